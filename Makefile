@@ -30,10 +30,13 @@ toolchain:
 	  fi; \
 	fi
 
-demo: venv
+demo: venv toolchain
 	$(VENV)/bin/edge-affect convert $(MODEL) --target all --out $(BUILD)/bundles
 	$(VENV)/bin/edge-affect parity $(BUILD)/bundles
 	$(VENV)/bin/edge-affect bench $(BUILD)/bundles --runs 200
+	$(VENV)/bin/edge-affect convert $(MODEL) --target apollo3 --out $(BUILD)/apollo3
+	$(VENV)/bin/edge-affect parity $(BUILD)/apollo3
+	$(VENV)/bin/edge-affect bench $(BUILD)/apollo3
 
 test: venv toolchain
 	$(PY) -m pytest -q

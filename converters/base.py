@@ -44,6 +44,8 @@ class StructuralCheck:
 class Converter(ABC):
     target: ClassVar[str]
     precisions: ClassVar[tuple[str, ...]]
+    # CPU threads the runtime may use when load() builds a runner; 0 = its default.
+    threads: int = 0
 
     @abstractmethod
     def reference(self, model: torch.nn.Module, spec: PipelineSpec, precision: str,

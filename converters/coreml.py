@@ -361,7 +361,7 @@ def check_metadata(package: Package, spec: PipelineSpec, manifest_spec: Any) -> 
     for key, want in ((META_TASK, spec.task), (META_OUTPUT_KIND, spec.output.kind)):
         if meta.get(key) != want:
             problems.append(f"{key} is {meta.get(key)!r}, expected {want!r}")
-    detail = "; ".join(problems) or f"labels, spec JSON, task and output kind agree with the manifest"
+    detail = "; ".join(problems) or "labels, spec JSON, task and output kind agree with the manifest"
     return StructuralCheck("coreml.metadata", not problems, detail)
 
 

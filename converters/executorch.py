@@ -82,6 +82,11 @@ class ExecuTorchConverter(Converter):
                             output_tolerance=tolerance, extra_manifest={"executorch": {**delegation, **notes}})
 
     def load(self, bundle_dir: Path, manifest: dict[str, Any]) -> Runner:
+        if self.threads:
+            # XNNPACK's thread pool is process-wide; this is the only knob the Python runtime exposes.
+            from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
+
+            _unsafe_reset_threadpool(self.threads)
         return pte_runner(Path(bundle_dir) / manifest.get("artifact", ARTIFACT))
 
     def can_execute(self) -> tuple[bool, str]:

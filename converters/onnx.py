@@ -76,7 +76,7 @@ class OnnxConverter(Converter):
         )
 
     def load(self, bundle_dir: Path, manifest: dict[str, Any]) -> Runner:
-        return onnx_runner(Path(bundle_dir) / manifest.get("artifact", ARTIFACT))
+        return onnx_runner(Path(bundle_dir) / manifest.get("artifact", ARTIFACT), self.threads)
 
 
 def onnx_runner(path: Path, intra_op_threads: int = 0) -> Runner:

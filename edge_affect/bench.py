@@ -34,6 +34,7 @@ def bench_bundles(root: Path, runs: int = 200, threads: int = 1) -> list[dict[st
     for path in find_bundles(root):
         bundle = load_bundle(path)
         converter = converters.get_converter(bundle.target)
+        converter.threads = threads
         row = {"bundle": str(path), "model": bundle.model, "target": bundle.target,
                "precision": bundle.precision, "artifact_bytes": bundle.manifest.get("artifact_bytes"),
                "threads": threads}
@@ -48,8 +49,9 @@ def bench_bundles(root: Path, runs: int = 200, threads: int = 1) -> list[dict[st
 
 
 def print_bench(results: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from edge_affect.ui import stdout_console
 
     table = Table(title="per-face latency (batch 1)")
     for col in ("target", "precision", "size", "median ms", "p90 ms", "threads"):
@@ -61,4 +63,4 @@ def print_bench(results: list[dict[str, Any]]) -> None:
         else:
             table.add_row(r["target"], r["precision"], size, f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
                           str(r["threads"]))
-    Console().print(table)
+    stdout_console().print(table)

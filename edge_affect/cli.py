@@ -44,8 +44,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from edge_affect.ui import stdout_console
 
     table = Table(title="edge-affect models")
     for col in ("name", "task", "input", "params", "MACs", "pretrained"):
@@ -53,7 +54,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(r["name"], r["task"], "x".join(map(str, r["input_shape"])), f"{r['params']:,}",
                       f"{r['macs']:,}", "yes" if r["pretrained"] else "no")
-    Console().print(table)
+    stdout_console().print(table)
     return 0
 
 
@@ -105,8 +106,9 @@ def cmd_parity(args: argparse.Namespace) -> int:
 
 
 def print_parity_table(reports) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from edge_affect.ui import stdout_console
 
     table = Table(title="parity: device build vs desktop torch")
     for col in ("target", "precision", "size", "n", "max abs diff", "top-1 vs fp32 (all)", "result"):
@@ -125,7 +127,7 @@ def print_parity_table(reports) -> None:
             result = "[green]pass[/]"
         table.add_row(r.target, r.precision, f"{r.artifact_bytes / 1024:.0f} KiB", str(r.n_inputs), diff, top,
                       result)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -156,8 +158,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def print_device_figures(figures: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from edge_affect.ui import stdout_console
 
     table = Table(title=f"{figures.get('target')}: {figures.get('model')} ({figures.get('bundle')})")
     table.add_column("figure")
@@ -168,7 +171,7 @@ def print_device_figures(figures: dict) -> None:
                    if not isinstance(value, (dict, list))})
     for key in rows:
         table.add_row(key, *(_fmt(figures["kernels"][k].get(key)) for k in kernel_sets))
-    console = Console()
+    console = stdout_console()
     console.print(table)
     for key, value in figures.items():
         if key not in ("kernels", "target", "model", "bundle") and not isinstance(value, (dict, list)):

@@ -1,0 +1,15 @@
+"""Console output shared by the commands."""
+
+from __future__ import annotations
+
+import sys
+
+# Tables printed into a log or a pipe (CI, `make demo | tee`) get a width that
+# keeps a row on one line instead of rich's 80-column default.
+PIPE_WIDTH = 160
+
+
+def stdout_console():
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
