@@ -36,11 +36,14 @@ def save_checkpoint(state: dict[str, torch.Tensor], path: Path, metadata: dict[s
 def read_metadata(path: Path) -> dict[str, Any]:
     side = sidecar_path(path)
     try:
-        return json.loads(side.read_text())
+        metadata = json.loads(side.read_text())
     except FileNotFoundError:
         raise WeightsError(f"{side}: checkpoint sidecar is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
         raise WeightsError(f"{side}: not valid JSON ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise WeightsError(f"{side}: expected a JSON object, got {type(metadata).__name__}")
+    return metadata
 
 
 def load_checkpoint(path: Path, verify: bool = True) -> dict[str, torch.Tensor]:

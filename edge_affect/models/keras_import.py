@@ -269,9 +269,13 @@ def import_keras_h5(
         backend = _attr_str(h5.attrs.get("backend"))
         try:
             config = json.loads(_attr_str(raw))
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
             raise WeightsError(f"{path}: model_config is not valid JSON: {exc}") from exc
-        architecture, matches = _walk_mini_xception(_KerasGraph(config, path))
+        try:
+            architecture, matches = _walk_mini_xception(_KerasGraph(config, path))
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            # The config is untrusted JSON: a field of the wrong type or shape anywhere in it.
+            raise WeightsError(f"{path}: model_config is not the expected Keras mini-Xception ({exc!r})") from None
         _check_architecture(model, architecture, path)
 
         state_dict: dict[str, torch.Tensor] = {}

@@ -10,7 +10,7 @@ spec it was trained for, so a name is enough to build, convert and run it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +33,9 @@ class ModelEntry:
     # JSON beside it, or None for models without pretrained weights.
     weights: str | None = None
     description: str = ""
+    # Factory kwargs for a reduced instance of the same layout, for tests that
+    # build every model (the full-size M1/M2/ResNet152 take seconds per forward).
+    ci_kwargs: dict = field(default_factory=dict)
 
     @property
     def pretrained(self) -> bool:
@@ -43,7 +46,8 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register_model(name: str, *, task: str, spec: PipelineSpec, weights: str | None = None,
-                   description: str = "") -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+                   description: str = "", ci_kwargs: dict | None = None,
+                   ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     if spec.task != task:
         raise ValueError(f"register_model({name!r}): task {task!r} differs from spec.task {spec.task!r}")
 
@@ -51,7 +55,7 @@ def register_model(name: str, *, task: str, spec: PipelineSpec, weights: str | N
         if name in _REGISTRY:
             raise ValueError(f"register_model: {name!r} is already registered")
         summary = description or (factory.__doc__ or "").strip().split("\n")[0]
-        _REGISTRY[name] = ModelEntry(name, task, spec, factory, weights, summary)
+        _REGISTRY[name] = ModelEntry(name, task, spec, factory, weights, summary, dict(ci_kwargs or {}))
         return factory
 
     return decorator

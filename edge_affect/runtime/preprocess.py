@@ -27,6 +27,12 @@ Box = tuple[int, int, int, int]  # x, y, width, height in pixels
 
 GRAY_WEIGHTS_Q14 = (4899, 9617, 1868)
 
+# The C runtime's limits (embedded/include/ea_preprocess.h: EA_PP_MAX_FRAME_DIM,
+# EA_PP_MAX_REGION_DIM), so that both refuse the same boxes, and a box
+# from a bad detector or a fuzzed file cannot make extract() allocate terabytes.
+MAX_BOX_DIM = 16384
+MAX_REGION_DIM = 65535
+
 
 def check_image(image: np.ndarray, name: str = "image") -> None:
     if not isinstance(image, np.ndarray):
@@ -88,8 +94,8 @@ def extract(image: np.ndarray, box: Box, pad_value: int) -> np.ndarray:
 def box_from_landmarks(landmarks: np.ndarray) -> Box:
     """Seed 2's face box: the extreme landmarks (left, top, right, bottom)."""
     pts = np.asarray(landmarks, dtype=np.float64)
-    if pts.ndim != 2 or pts.shape != (68, 2) or not np.all(np.isfinite(pts)):
-        raise InputError(f"landmarks: expected 68 finite (x, y) points, got shape {pts.shape}")
+    if pts.ndim != 2 or pts.shape != (68, 2) or not np.all(np.isfinite(pts)) or np.abs(pts).max() >= 2**31:
+        raise InputError(f"landmarks: expected 68 finite (x, y) points within +-2^31, got shape {pts.shape}")
     x0, y0 = np.floor(pts.min(axis=0)).astype(int)
     x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
     return int(x0), int(y0), int(max(x1 - x0, 1)), int(max(y1 - y0, 1))
@@ -102,6 +108,8 @@ def check_box(box, image_shape: tuple[int, ...]) -> Box:
         raise InputError(f"box: expected (x, y, width, height), got {box!r}") from None
     if w < 1 or h < 1:
         raise InputError(f"box: width and height must be >= 1, got {(x, y, w, h)}")
+    if w > MAX_BOX_DIM or h > MAX_BOX_DIM:
+        raise InputError(f"box: width and height must be <= {MAX_BOX_DIM}, got {(x, y, w, h)}")
     if x >= image_shape[1] or y >= image_shape[0] or x + w <= 0 or y + h <= 0:
         raise InputError(f"box: {(x, y, w, h)} lies outside the image of shape {image_shape[:2]}")
     return x, y, w, h
@@ -121,6 +129,9 @@ def crop_face(image: np.ndarray, spec: InputSpec, box: Box | None = None,
     region = grow_box(check_box(box, image.shape), spec)
     if spec.pad == "keep_aspect":
         region = keep_aspect_box(region, spec.size)
+    if region[2] > MAX_REGION_DIM or region[3] > MAX_REGION_DIM:
+        raise InputError(f"box: {box} grows to a {region[2]} x {region[3]} crop (margin, keep-aspect padding); "
+                         f"the limit is {MAX_REGION_DIM} per side")
     return resize(extract(image, region, spec.pad_value), spec.size, spec.resize)
 
 
@@ -143,7 +154,8 @@ def preprocess(image: np.ndarray, spec: InputSpec, box: Box | None = None,
 
 def preprocess_crops(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
     """A stack of uint8 images already cropped to the face, (N, H, W) or
-    (N, H, W, 3) -> float32 (N, C, H, W). Each whole image is the face box."""
+    (N, H, W, 3) -> float32 (N, C, H, W). Each whole image is the face box
+    (for an eye-slot spec: the eye slot, fitted to the input size)."""
     if not isinstance(crops, np.ndarray) or crops.dtype != np.uint8:
         got = crops.dtype if isinstance(crops, np.ndarray) else type(crops).__name__
         raise InputError(f"face crops: expected a uint8 array, got {got}")
@@ -151,4 +163,8 @@ def preprocess_crops(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
         raise InputError(f"face crops: expected shape (N, H, W) or (N, H, W, 3) with N >= 1, got {crops.shape}")
     if crops.ndim == 4 and crops.shape[3] == 1:
         crops = crops[..., 0]
+    if spec.source == "eye_slot":  # each image is an eye slot already cut out (eye_slot.crop_eye_slot)
+        from edge_affect.runtime.eye_slot import fit_to_input
+
+        return np.stack([normalize(fit_to_input(c, spec), spec) for c in crops])
     return np.stack([preprocess(c, spec)[0] for c in crops])

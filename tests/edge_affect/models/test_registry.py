@@ -9,7 +9,7 @@ from edge_affect.models.checkpoint import save_checkpoint
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_builds_and_matches_its_spec(name):
     entry = get_entry(name)
-    model = create_model(name, pretrained=False)
+    model = create_model(name, pretrained=False, **entry.ci_kwargs)  # reduced instance of the same layout
     x = torch.zeros(entry.spec.input.shape)
     with torch.no_grad():
         y = model(x)
