@@ -49,7 +49,9 @@ import numpy as np
 from edge_affect.data import landmarks as lm
 from edge_affect.errors import InputError
 from edge_affect.runtime.preprocess import check_image, convert_color, extract, keep_aspect_box, normalize
-from edge_affect.runtime.resize import resize
+from edge_affect.runtime.resize import FRAC_BITS as RESIZE_FRAC_BITS
+from edge_affect.runtime.resize import ONE as RESIZE_ONE
+from edge_affect.runtime.resize import bilinear_taps, resize
 from edge_affect.spec import InputSpec
 
 EYE_SLOT_INPUT_SIZE = (170, 520)  # (height, width) of seed 1's models
@@ -136,27 +138,32 @@ def sample_coordinates(slot: EyeSlot) -> tuple[np.ndarray, np.ndarray]:
 def cut_eye_slot(image: np.ndarray, slot: EyeSlot, fill: int = 0) -> np.ndarray:
     """Step 6: the levelled slot, uint8 (H, W) or (H, W, 3) at its own size."""
     check_image(image)
+    if not 0 <= fill <= 255:
+        raise InputError(f"eye slot fill: expected a grey level in [0, 255], got {fill!r}")
     x, y = sample_coordinates(slot)
     x0, y0 = x >> COORD_BITS, y >> COORD_BITS
-    fx, fy = x & (_ONE - 1), y & (_ONE - 1)
     rows, cols = image.shape[:2]
     if x0.max() < -1 or y0.max() < -1 or x0.min() >= cols or y0.min() >= rows:
         raise RejectedSample(f"slot centred at {slot.center} lies outside the {cols}x{rows} image")
-    src = image.astype(np.int64)
+    # A one-pixel ring of `fill` around the frame: clamping every tap into the
+    # ring gives "fill outside the image" with one flat gather per tap.
+    channels = image.shape[2] if image.ndim == 3 else 1
+    framed = np.full((rows + 2, cols + 2, channels), fill, dtype=np.uint8)
+    framed[1:-1, 1:-1] = image.reshape(rows, cols, channels)
+    flat = framed.reshape(-1, channels)
+    left, right = np.clip(x0, -1, cols) + 1, np.clip(x0 + 1, -1, cols) + 1
+    upper, lower = (np.clip(y0, -1, rows) + 1) * (cols + 2), (np.clip(y0 + 1, -1, rows) + 1) * (cols + 2)
 
-    def tap(yi: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        inside = (xi >= 0) & (xi < cols) & (yi >= 0) & (yi < rows)
-        value = src[np.clip(yi, 0, rows - 1), np.clip(xi, 0, cols - 1)]
-        if src.ndim == 3:
-            inside = inside[..., None]
-        return np.where(inside, value, fill)
+    def tap(row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        return np.take(flat, row + col, axis=0).astype(np.int32)
 
-    if src.ndim == 3:  # broadcast the weights over channels
-        fx, fy = fx[..., None], fy[..., None]
-    top = (_ONE - fx) * tap(y0, x0) + fx * tap(y0, x0 + 1)
-    bottom = (_ONE - fx) * tap(y0 + 1, x0) + fx * tap(y0 + 1, x0 + 1)
+    # int32 suffices: the largest sum is 2048 * 2048 * 255 + 2^21 < 2^31.
+    fx = (x & (_ONE - 1)).astype(np.int32)[..., None]
+    fy = (y & (_ONE - 1)).astype(np.int32)[..., None]
+    top = (_ONE - fx) * tap(upper, left) + fx * tap(upper, right)
+    bottom = (_ONE - fx) * tap(lower, left) + fx * tap(lower, right)
     out = ((_ONE - fy) * top + fy * bottom + (1 << (2 * COORD_BITS - 1))) >> (2 * COORD_BITS)
-    return out.astype(np.uint8)
+    return out.astype(np.uint8).reshape(x.shape + image.shape[2:])
 
 
 def fit_to_input(slot_image: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -168,7 +175,32 @@ def fit_to_input(slot_image: np.ndarray, spec: InputSpec) -> np.ndarray:
     if spec.pad == "keep_aspect":
         region = keep_aspect_box((0, 0, image.shape[1], image.shape[0]), spec.size)
         image = extract(image, region, spec.pad_value)
+    if spec.resize == "bilinear":
+        return _resize_bilinear_separable(image, spec.size)
     return resize(image, spec.size, spec.resize)
+
+
+def _resize_bilinear_separable(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``resize.resize_bilinear`` bit for bit, several times faster on slot fits.
+
+    Same taps and the same integer formula, evaluated in a different order:
+    the horizontal sums (unrounded, so nothing changes) are formed once per
+    source row instead of twice per output row, in int32 rather than int64
+    (the largest value, 2048 * 2048 * 255 + 2^21, is below 2^31), and
+    gathered with ``np.take``, which copies whole rows where fancy indexing
+    goes element by element. A slot is upscaled (about 30 source rows to 170
+    output rows), and this fit was most of the per-record cost of dataset
+    preparation."""
+    y0, y1, fy = bilinear_taps(image.shape[0], size[0])
+    x0, x1, fx = bilinear_taps(image.shape[1], size[1])
+    src = image.astype(np.int32)
+    trailing = (1,) * (src.ndim - 2)  # broadcast the weights over channels
+    fx = fx.astype(np.int32).reshape((-1,) + trailing)
+    rows = (RESIZE_ONE - fx) * np.take(src, x0, axis=1) + fx * np.take(src, x1, axis=1)
+    wy = fy.astype(np.int32).reshape((-1, 1) + trailing)
+    top, bottom = np.take(rows, y0, axis=0), np.take(rows, y1, axis=0)
+    out = ((RESIZE_ONE - wy) * top + wy * bottom + (1 << (2 * RESIZE_FRAC_BITS - 1))) >> (2 * RESIZE_FRAC_BITS)
+    return out.astype(np.uint8)
 
 
 def crop_eye_slot(image: np.ndarray, landmarks: np.ndarray, spec: InputSpec) -> np.ndarray:
