@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +29,7 @@ from edge_affect.models.runner import eager_runner
 from edge_affect.spec import PipelineSpec, QuantParams
 
 Progress = Callable[[str], None]
+REFERENCE_WEIGHTS = "reference/weights.safetensors"
 
 
 def bundle_name(target: str, precision: str) -> str:
@@ -85,7 +87,9 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
             np.save(tmp / "calibration" / "crops.npy", calib_crops, allow_pickle=False)
             calibration_files = {"crops": "calibration/crops.npy"}
 
-        files = [result.artifact] + [f"goldens/{k}.npy" for k in goldens] + list(calibration_files.values())
+        weights = _copy_weights(entry.weights, weights_path, tmp)
+        files = ([result.artifact] + [f"goldens/{k}.npy" for k in goldens] + list(calibration_files.values())
+                 + ([weights["file"]] if weights else []))
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -96,7 +100,7 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
             "spec": _spec_for_build(spec, result.quantization).to_dict(),
             "artifact": result.artifact,
             "artifact_bytes": tree_size(tmp / result.artifact),
-            "weights": _weights_record(entry.weights, weights_path),
+            "weights": weights,
             "tools": {"edge_affect": edge_affect.__version__, "numpy": np.__version__,
                       "python": platform.python_version(), **result.tools},
             "quantization": result.quantization,
@@ -122,9 +126,15 @@ def _spec_for_build(spec: PipelineSpec, quantization: dict | None) -> PipelineSp
     return dataclasses.replace(spec, input=dataclasses.replace(spec.input, quant=quant))
 
 
-def _weights_record(registered: str | None, override: Path | None) -> dict | None:
+def _copy_weights(registered: str | None, override: Path | None, bundle_dir: Path) -> dict | None:
+    """Copy the checkpoint the bundle was built from into it, so parity can
+    rebuild the desktop reference from the bundle alone (registry weights or a
+    user's own checkpoint alike)."""
     path = Path(override) if override is not None else (WEIGHTS_DIR / registered if registered else None)
     if path is None:
         return None
     meta = read_metadata(path) if path.with_suffix(".json").exists() else {}
-    return {"file": path.name, "sha256": sha256_tree(path), "provenance": meta.get("provenance", meta)}
+    (bundle_dir / "reference").mkdir()
+    shutil.copyfile(path, bundle_dir / REFERENCE_WEIGHTS)
+    return {"file": REFERENCE_WEIGHTS, "source": path.name, "sha256": sha256_tree(path),
+            "provenance": meta.get("provenance", meta)}

@@ -28,9 +28,7 @@ import numpy as np
 
 from edge_affect.bundle import MANIFEST, Bundle, find_bundles, load_bundle
 from edge_affect.errors import BundleError
-from edge_affect.fileio import sha256_tree
 from edge_affect.models import create_model
-from edge_affect.models.registry import WEIGHTS_DIR
 from edge_affect.models.runner import eager_runner
 from edge_affect.runtime.postprocess import postprocess, top1
 from edge_affect.runtime.preprocess import preprocess_crops
@@ -127,11 +125,9 @@ def _model_for(bundle: Bundle):
     weights = bundle.manifest.get("weights")
     if not weights:
         return create_model(bundle.model, pretrained=False)
-    path = WEIGHTS_DIR / weights["file"]
-    if not path.exists() or sha256_tree(path) != weights["sha256"]:
-        raise BundleError(f"{bundle.root}: built from weights {weights['file']} (sha256 "
-                          f"{weights['sha256'][:16]}...) which this installation does not have")
-    return create_model(bundle.model, weights_path=path)
+    if weights["file"] not in bundle.manifest["files"]:
+        raise BundleError(f"{bundle.root / MANIFEST}: weights {weights['file']!r} are not among the verified files")
+    return create_model(bundle.model, weights_path=bundle.path(weights["file"]))
 
 
 def _inputs_and_references(bundle: Bundle, converter, model, crops: np.ndarray | None):
