@@ -8,7 +8,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BUILD  ?= build
 MODEL  ?= mini_xception_fer2013
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck
+# Cortex-M4 cross compiler + QEMU (embedded parity), cppcheck, clang + libFuzzer
+# (fuzzing), Kotlin + JUnit (the Android demo's platform-independent core).
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck clang kotlin junit4
+APT_TOOLS    := arm-none-eabi-gcc qemu-system-arm cppcheck clang kotlinc
 
 .PHONY: demo test venv toolchain clean
 
@@ -16,17 +19,21 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the CPU wheel; any other spec pulls a CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,ray]"
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 toolchain:
-	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null || ! command -v cppcheck >/dev/null; then \
+	@missing=""; \
+	for tool in $(APT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -f /usr/share/java/junit4.jar ] || missing="$$missing junit4"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing $(APT_PACKAGES) (missing:$$missing)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	  else \
-	    echo "note: embedded tests need: sudo apt-get install $(APT_PACKAGES)"; \
+	    echo "note: some tests will skip; to run them: sudo apt-get install $(APT_PACKAGES)"; \
 	  fi; \
 	fi
 

