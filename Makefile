@@ -10,7 +10,7 @@ BUILD  ?= build
 MODEL  ?= mini_xception_fer2013
 # Cortex-M4 cross compiler + QEMU (embedded parity), cppcheck, clang + libFuzzer
 # (fuzzing), Kotlin + JUnit (the Android demo's platform-independent core).
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck clang kotlin junit4
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck clang libclang-rt-14-dev kotlin junit4
 APT_TOOLS    := arm-none-eabi-gcc qemu-system-arm cppcheck clang kotlinc
 
 .PHONY: demo test venv toolchain clean
@@ -28,6 +28,7 @@ toolchain:
 	@missing=""; \
 	for tool in $(APT_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	[ -f /usr/share/java/junit4.jar ] || missing="$$missing junit4"; \
+	dpkg -s libclang-rt-14-dev >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(APT_PACKAGES) (missing:$$missing)"; \

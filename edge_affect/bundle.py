@@ -16,6 +16,7 @@ a manifest may leave the bundle directory.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -59,16 +60,19 @@ class Bundle:
         return resolve_inside(self.root, rel)
 
     def load_array(self, key: str, section: str = "goldens") -> np.ndarray:
-        rel = self.manifest[section][key]
+        entries = self.manifest.get(section)
+        if not isinstance(entries, dict) or key not in entries:
+            raise BundleError(f"{self.root / MANIFEST}: '{section}' must be an object naming the {key!r} array")
+        rel = entries[key]
         try:
             return np.load(self.path(rel), allow_pickle=False)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
             raise BundleError(f"{self.path(rel)}: cannot read array ({exc})") from None
 
 
 def resolve_inside(root: Path, rel: str) -> Path:
     """`root / rel`, refusing absolute paths and anything that leaves `root`."""
-    if not isinstance(rel, str) or not rel or PurePosixPath(rel).is_absolute() or "\\" in rel:
+    if not isinstance(rel, str) or not rel or PurePosixPath(rel).is_absolute() or "\\" in rel or "\0" in rel:
         raise BundleError(f"{root / MANIFEST}: path {rel!r} must be relative to the bundle")
     resolved = (root / rel).resolve()
     if not resolved.is_relative_to(root.resolve()):
@@ -101,7 +105,7 @@ def load_bundle(path: Path, verify: bool = True) -> Bundle:
         manifest = json.loads(manifest_path.read_text())
     except FileNotFoundError:
         raise BundleError(f"{manifest_path}: not found (is {root} a bundle?)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, nested too deep
         raise BundleError(f"{manifest_path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict):
         raise BundleError(f"{manifest_path}: expected a JSON object")
@@ -111,6 +115,7 @@ def load_bundle(path: Path, verify: bool = True) -> Bundle:
     if manifest["format"] != FORMAT or manifest["format_version"] != FORMAT_VERSION:
         raise BundleError(f"{manifest_path}: format {manifest['format']!r} v{manifest['format_version']!r}, "
                           f"expected {FORMAT!r} v{FORMAT_VERSION}")
+    _check_fields(manifest_path, manifest)
     try:
         spec = PipelineSpec.from_dict(manifest["spec"])
     except SpecError as exc:
@@ -127,11 +132,29 @@ def load_bundle(path: Path, verify: bool = True) -> Bundle:
     return bundle
 
 
+def _check_fields(manifest_path: Path, manifest: dict[str, Any]) -> None:
+    """The fields every consumer reads as they are (names, tolerance) have the right types."""
+    for key in ("model", "task", "target", "precision", "artifact"):
+        if not isinstance(manifest[key], str) or not manifest[key]:
+            raise BundleError(f"{manifest_path}: {key!r}: expected a non-empty string, got {manifest[key]!r}")
+    tolerance = manifest["tolerance"]
+    raw = tolerance.get("raw_max_abs") if isinstance(tolerance, dict) else None
+    # <= the largest float: excludes inf, NaN (no comparison holds) and integers too large for a float
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= sys.float_info.max:
+        raise BundleError(f"{manifest_path}: 'tolerance': expected {{\"raw_max_abs\": a finite number >= 0}}, "
+                          f"got {tolerance!r}")
+
+
 def verify_files(bundle: Bundle) -> None:
+    root = bundle.root.resolve()
     for rel, expected in bundle.manifest["files"].items():
         target = bundle.path(rel)
         if not target.exists():
             raise IntegrityError(f"{target}: listed in the manifest but missing")
+        if target.is_dir():  # a directory artifact (.mlpackage, firmware/): no link inside may lead out
+            outside = next((p for p in target.rglob("*") if not p.resolve().is_relative_to(root)), None)
+            if outside is not None:
+                raise BundleError(f"{outside}: a link that leaves the bundle directory")
         actual = sha256_tree(target)
         if actual != expected:
             raise IntegrityError(f"{target}: sha256 {actual[:16]}... does not match the manifest "

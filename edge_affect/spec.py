@@ -40,7 +40,7 @@ class QuantParams:
     zero_point: int
 
     def validate(self, where: str) -> None:
-        _check(isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0,
+        _check(_finite(self.scale) and self.scale > 0,
                f"{where}.scale: expected a finite float > 0, got {self.scale!r}")
         _check(isinstance(self.zero_point, int) and not isinstance(self.zero_point, bool)
                and -128 <= self.zero_point <= 127,
@@ -87,7 +87,7 @@ class InputSpec:
         for name in ("scale", "offset"):
             values = getattr(self, name)
             _check(isinstance(values, tuple) and len(values) == self.channels
-                   and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values),
+                   and all(_finite(v) for v in values),
                    f"input.{name}: expected {self.channels} finite float(s) for color "
                    f"{self.color!r}, got {values!r}")
         _check(all(v != 0 for v in self.scale), f"input.scale: must be non-zero, got {self.scale!r}")
@@ -114,7 +114,7 @@ class OutputSpec:
         _check(len(set(self.labels)) == len(self.labels), f"output.labels: duplicate names in {self.labels!r}")
         if self.post == "clamp":
             _check(isinstance(self.clamp_range, tuple) and len(self.clamp_range) == 2
-                   and self.clamp_range[0] < self.clamp_range[1],
+                   and all(_finite(v) for v in self.clamp_range) and self.clamp_range[0] < self.clamp_range[1],
                    f"output.clamp_range: expected [low, high] with low < high for post 'clamp', "
                    f"got {self.clamp_range!r}")
         if self.post == "softmax":
@@ -182,6 +182,17 @@ class PipelineSpec:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise SpecError(message)
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number (not a bool) that is finite as a float: an integer too
+    large for a float (JSON allows 400 digits) is not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _one_of(where: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -124,7 +124,14 @@ def decode_image(path: Path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read image file ({exc.strerror or exc})") from None
-    image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR) if data.size else None
+    declared = _png_declared_size(data)
+    if declared is not None and declared[0] * declared[1] > MAX_IMAGE_PIXELS:
+        raise DatasetError(f"{path}: image of {declared[0]} x {declared[1]} pixels exceeds the limit of "
+                           f"{MAX_IMAGE_PIXELS} pixels")
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR) if data.size else None
+    except cv2.error as exc:  # e.g. a header claiming more than OpenCV's pixel limit (2^30)
+        raise DatasetError(f"{path}: not a decodable image ({str(exc).strip().splitlines()[-1]})") from None
     if image is None:
         raise DatasetError(f"{path}: not a decodable image ({data.size} bytes)")
     if image.ndim == 3 and image.shape[2] == 1:
@@ -132,6 +139,22 @@ def decode_image(path: Path) -> np.ndarray:
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image
+
+
+# Larger than any face photo or video frame (16384 x 16384). OpenCV's own limit
+# (2^30 pixels) does not hold for a PNG whose header claims a huge size and
+# whose chunks are damaged: it allocates the full image first (3.6 GB for a
+# 58-byte file claiming 60000 x 60000), so PNG sizes are checked here.
+MAX_IMAGE_PIXELS = 1 << 28
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_declared_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk, None for other formats."""
+    head = data[:24].tobytes()
+    if len(head) < 24 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 @dataclass

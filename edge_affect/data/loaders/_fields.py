@@ -46,9 +46,11 @@ def parse_landmarks(values: list[str], path: Path, line: int | None, name: str) 
     except ValueError:
         bad = next(v for v in values if not _is_number(v))
         raise dataset_error(path, line, name, "numbers", bad) from None
+    with np.errstate(over="ignore"):  # e.g. 1e300: finite as a float64, inf as the float32 we keep
+        pts = pts.astype(np.float32)
     if not np.all(np.isfinite(pts)):
-        raise dataset_error(path, line, name, "finite numbers", "a non-finite value")
-    return pts.reshape(68, 2).astype(np.float32)
+        raise dataset_error(path, line, name, "finite numbers (float32)", "a non-finite value")
+    return pts.reshape(68, 2)
 
 
 def read_csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -67,15 +69,49 @@ def read_csv_rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, 
             header = [h.strip() for h in next(reader)]
         except StopIteration:
             raise dataset_error(path, 1, "header", f"columns {list(required)}", "an empty file") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _unreadable(path, reader.line_num, exc) from None
         missing = [c for c in required if c not in header]
         if missing:
             raise dataset_error(path, 1, "header", f"columns {list(required)}", f"{header} (missing {missing})")
-        for cells in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except (UnicodeDecodeError, csv.Error) as exc:  # not UTF-8, a cell over csv's size limit
+                raise _unreadable(path, reader.line_num, exc) from None
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue  # blank line, e.g. at the end of the file
             if len(cells) != len(header):
                 raise dataset_error(path, reader.line_num, "row", f"{len(header)} cells", f"{len(cells)} cells")
             yield reader.line_num, dict(zip(header, cells))
+
+
+def read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file, or a DatasetError naming it (unreadable, not UTF-8)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise dataset_error(path, None, what, "a readable text file", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise _unreadable(path, None, exc) from None
+
+
+def _unreadable(path: Path, line: int | None, exc: Exception) -> Exception:
+    """A DatasetError for text that cannot be read: where the bytes are not
+    UTF-8 (found again in the raw file: the decoder works in blocks, so its
+    own position is not a line), or what the csv module refused."""
+    if isinstance(exc, UnicodeDecodeError):
+        data = Path(path).read_bytes()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exact:
+            line = data.count(b"\n", 0, exact.start) + 1
+            column = exact.start - (data.rfind(b"\n", 0, exact.start) + 1) + 1
+            return dataset_error(path, line, "text", "UTF-8 text", f"byte {data[exact.start]:#04x} at column {column}")
+    return dataset_error(path, line or None, "text", "CSV text", str(exc))
 
 
 def find_first(candidates: list[Path], what: str, root: Path, is_dir: bool) -> Path:

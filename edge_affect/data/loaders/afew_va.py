@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from edge_affect.data.loaders._fields import is_image_file
+from edge_affect.data.loaders._fields import is_image_file, read_text
 from edge_affect.data.records import Dataset, FaceRecord, Labels, Source, dataset_error
 
 AFEW_VA_RANGE = 10
@@ -60,9 +60,11 @@ def load_afew_va(path: str | Path) -> Dataset:
 def _frames(json_path: Path):
     """Yield (frame id, labels, landmarks, actor) of one clip's annotation."""
     try:
-        doc = json.loads(json_path.read_text(encoding="utf-8"))
+        doc = json.loads(read_text(json_path, "annotation"))
     except json.JSONDecodeError as exc:
         raise dataset_error(json_path, exc.lineno, "json", "a JSON document", exc.msg) from None
+    except RecursionError:
+        raise dataset_error(json_path, None, "json", "a JSON document", "arrays or objects nested too deep") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("frames"), dict):
         raise dataset_error(json_path, None, "frames", "an object of frame id -> annotation", _kind(doc, "frames"))
     actor = doc.get("actor")
@@ -78,8 +80,9 @@ def _frames(json_path: Path):
 
 def _score(frame: dict[str, Any], key: str, path: Path, where: str) -> float:
     value = frame.get(key)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not -AFEW_VA_RANGE <= value <= AFEW_VA_RANGE:
+    # Range first: it also keeps math.isfinite from an int too large for a float.
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and -AFEW_VA_RANGE <= value <= AFEW_VA_RANGE
+    if not ok or not math.isfinite(value):
         raise dataset_error(path, None, f"{where}.{key}", "a number in [-10, 10]", repr(value))
     return float(value) / AFEW_VA_RANGE
 
@@ -88,12 +91,15 @@ def _landmarks(frame: dict[str, Any], path: Path, where: str) -> np.ndarray:
     value = frame.get("landmarks")
     try:
         pts = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         pts = None
+    if pts is not None:
+        with np.errstate(over="ignore"):  # finite in float64 but not in float32 is caught below
+            pts = pts.astype(np.float32)
     if pts is None or pts.shape != (68, 2) or not np.all(np.isfinite(pts)):
         got = f"shape {pts.shape}" if pts is not None else repr(value)
         raise dataset_error(path, None, f"{where}.landmarks", "68 [x, y] pairs of finite numbers", got)
-    return pts.astype(np.float32)
+    return pts
 
 
 def _kind(doc: Any, key: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_affect.data.loaders._fields import find_first, parse_float, parse_landmarks
+from edge_affect.data.loaders._fields import find_first, parse_float, parse_landmarks, read_text
 from edge_affect.data.records import Dataset, FaceRecord, Labels, Source, dataset_error
 
 CKPLUS_EXPRESSIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
@@ -75,7 +75,7 @@ def load_ckplus(path: str | Path, include_neutral: bool = False) -> Dataset:
 
 
 def _read_code(path: Path) -> int:
-    lines = [(n, t) for n, t in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if t.strip()]
+    lines = [(n, t) for n, t in enumerate(read_text(path, "emotion").splitlines(), start=1) if t.strip()]
     if len(lines) != 1:
         raise dataset_error(path, None, "emotion", "one number 0..7", f"{len(lines)} non-empty lines")
     line, text = lines[0]
@@ -89,7 +89,7 @@ def _landmarks(dirs: list[Path], subject: str, sequence: str, stem: str) -> np.n
     for d in dirs:
         path = d / subject / sequence / f"{stem}_landmarks.txt"
         if path.is_file():
-            rows = [t.split() for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+            rows = [t.split() for t in read_text(path, "landmarks").splitlines() if t.strip()]
             if any(len(r) != 2 for r in rows):
                 bad = next(n for n, r in enumerate(rows, start=1) if len(r) != 2)
                 raise dataset_error(path, bad, "landmark", "two numbers: x y", " ".join(rows[bad - 1]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge_affect.data.loaders._fields import find_first, parse_float, parse_int
+from edge_affect.data.loaders._fields import find_first, parse_float, parse_int, read_text
 from edge_affect.data.records import Dataset, FaceRecord, Labels, Source, dataset_error
 
 LABEL_FILES = ("labels.txt", "GENKI4K/labels.txt", "GENKI-4K_Labels.txt", "GENKI4K/GENKI-4K_Labels.txt")
@@ -27,7 +27,7 @@ def load_genki4k(path: str | Path) -> Dataset:
         labels_path = find_first([given / name for name in LABEL_FILES], "labels file", given, False)
     files_dir = labels_path.parent / "files"
     records = []
-    lines = labels_path.read_text(encoding="utf-8").splitlines()
+    lines = read_text(labels_path, "labels file").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()  # a trailing newline is not an image
     for line, text in enumerate(lines, start=1):

@@ -117,6 +117,7 @@ static void load_row(const ea_conv_params_t *p, const dw_layout_t *l, const int8
         int16_t *plane = dst + g * l->plane;
         int16_t *out = plane + 4 * p->pad.left;
         zero_pixels(plane, p->pad.left);
+        /* cppcheck-suppress knownConditionTrueFalse ; false positive: n is 4 for every full group */
         if (n == 4) {
             for (x = p->input.w; x > 0; --x, src += channels, out += 4) {
                 const uint32_t v = ea_load_u32(src);
@@ -363,7 +364,9 @@ static void depthwise(const ea_conv_params_t *p, const int8_t *input, const int8
     prepare_weights(p, &l, filter, weights);
     r.out_w = p->output.w;
     r.out_step = p->output.c;
-    r.in_step = 4 * p->stride_w;
+    /* Only used between output pixels: with one output column the stride may
+     * be any int32 (validation allows it) and 4 * stride could overflow. */
+    r.in_step = p->output.w > 1 ? 4 * p->stride_w : 0;
     r.slot_stride = l.groups * l.plane;
     r.kh = p->filter.h;
     r.kw = p->filter.w;
@@ -401,7 +404,13 @@ static size_t dw_scratch_size(const ea_conv_params_t *p) {
 
 ea_status_t ea_opt_depthwise_conv2d_s8(const ea_conv_params_t *params, const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output, void *scratch, size_t scratch_size) {
+    dw_layout_t l;
     ea_status_t status = ea_validate_conv(params, EA_CONV_DEPTHWISE, input, filter, output);
+    if (status == EA_OK && !dw_layout(params, &l)) {
+        /* Valid, but the widened ring would not fit int32 (a padded width of
+         * hundreds of millions): the reference loops need no scratch. */
+        return ea_ref_depthwise_conv2d_s8(params, input, filter, bias, output, scratch, scratch_size);
+    }
     if (status == EA_OK) {
         status = ea_validate_scratch(scratch, scratch_size, dw_scratch_size(params));
     }

@@ -92,7 +92,9 @@ static EA_ALWAYS_INLINE void block_2cols(const ea_opt_block_t *block, const int1
     int32_t row;
     for (row = 0; row < rows; row += 2, ch += 2) {
         const int16_t *c = cols;
+        /* cppcheck-suppress duplicateAssignExpression ; both columns of a row start at its bias */
         int32_t acc00 = ch[0].bias, acc01 = ch[0].bias; /* acc<row><column> */
+        /* cppcheck-suppress duplicateAssignExpression */
         int32_t acc10 = ch[1].bias, acc11 = ch[1].bias;
         int8_t r00, r01, r10, r11;
         do {

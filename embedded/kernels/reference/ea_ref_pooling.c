@@ -81,11 +81,11 @@ ea_status_t ea_ref_avg_pool2d_s8(const ea_pool_params_t *params, const int8_t *i
 ea_status_t ea_ref_global_avg_pool_s8(const ea_mean_params_t *params, const int8_t *input, int8_t *output) {
     const ea_mean_params_t *p = params;
     const ea_status_t status = ea_validate_mean(p, input, output);
-    const int32_t count = p->input.h * p->input.w;
-    int32_t b, c, i;
+    int32_t count, b, c, i;
     if (status != EA_OK) {
         return status;
     }
+    count = p->input.h * p->input.w; /* only once validated: p may be NULL, h * w may overflow */
     for (b = 0; b < p->input.n; ++b) {
         const int8_t *x = input + b * count * p->input.c;
         for (c = 0; c < p->input.c; ++c) {

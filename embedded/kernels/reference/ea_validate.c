@@ -25,10 +25,13 @@ static int padding_ok(const ea_padding_t *pad) {
     return pad->top >= 0 && pad->bottom >= 0 && pad->left >= 0 && pad->right >= 0;
 }
 
-/* (in + before + after - kernel) / stride + 1, or -1 when the window does not fit. */
+/* (in + before + after - kernel) / stride + 1, or -1 when the window does not
+ * fit or the padded extent exceeds int32 (the kernels index windows with
+ * out * stride - before in int32, which overflowed for pads near INT32_MAX). */
 static int64_t window_output_size(int32_t in, int32_t kernel, int32_t stride, int32_t before, int32_t after) {
-    const int64_t span = (int64_t)in + before + after - kernel;
-    return span < 0 ? -1 : span / stride + 1;
+    const int64_t padded = (int64_t)in + before + after;
+    const int64_t span = padded - kernel;
+    return span < 0 || padded > INT32_MAX ? -1 : span / stride + 1;
 }
 
 static ea_status_t requant_ok(const ea_requant_t *r, int32_t channels) {
