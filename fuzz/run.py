@@ -143,6 +143,10 @@ def run_target(target: str, seconds: float, work: Path, python: str = sys.execut
                 "-detect_leaks=0" if kind == "python" else "-detect_leaks=1"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(FUZZ / "python"),
                                                                     os.environ.get("PYTHONPATH")]))}
+    # Linux carries a process's peak RSS across fork+exec, so a fuzzer started
+    # straight from a big parent (pytest holding models) would "exceed" its RSS
+    # limit at once. A shell that forks the fuzzer gives it a fresh peak.
+    command = ["sh", "-c", '"$@"; exit $?', "sh", *command]
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env, timeout=seconds + 120)

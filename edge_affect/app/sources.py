@@ -17,6 +17,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from edge_affect.data.records import DatasetError, decode_image
 from edge_affect.errors import InputError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm"})
@@ -58,10 +59,12 @@ class ImageSource(FrameSource):
 
     def __init__(self, path: Path):
         self.name = str(path)
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise InputError(f"{path}: cannot decode the image (corrupt, or a format OpenCV cannot read)")
-        self.image = image
+        try:  # decode_image caps a PNG's declared size before OpenCV allocates it
+            image = decode_image(Path(path))
+        except DatasetError as exc:
+            raise InputError(f"{path}: cannot decode the image (corrupt, too large, or a format OpenCV "
+                             f"cannot read: {str(exc).removeprefix(f'{path}: ')})") from None
+        self.image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
 
     def __iter__(self) -> Iterator[Frame]:
         yield Frame(0, 0.0, self.image)

@@ -81,6 +81,18 @@ def test_huge_declared_dimensions_are_refused_before_decoding(tmp_path, damaged)
         decode_image(path)
 
 
+@pytest.mark.parametrize("damaged", [False, True])
+def test_predict_refuses_huge_declared_dimensions_too(tmp_path, damaged):
+    """`predict` on a still image goes through the same size check."""
+    from edge_affect.app.sources import ImageSource
+    from edge_affect.errors import InputError
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_claiming(60000, 60000, damaged))
+    with pytest.raises(InputError, match="cannot decode the image .*60000 x 60000 pixels exceeds the limit"):
+        ImageSource(path)
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(DatasetError, match="missing.png: cannot read image file"):
         decode_image(tmp_path / "missing.png")

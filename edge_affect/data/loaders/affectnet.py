@@ -107,8 +107,8 @@ def _images_root(csv_path: Path) -> Path:
 
 def _relative_image_path(text: str, path: Path, line: int) -> Path:
     rel = Path(text.strip())
-    if not text.strip() or rel.is_absolute() or ".." in rel.parts:
-        raise dataset_error(path, line, "subDirectory_filePath", "a relative image path", text)
+    if not text.strip() or rel.is_absolute() or ".." in rel.parts or "\0" in text:
+        raise dataset_error(path, line, "subDirectory_filePath", "a relative image path without NUL bytes", text)
     return rel
 
 

@@ -82,6 +82,7 @@ def test_label_mapping_to_fer2013():
     (row(valence="high"), r"training.csv:3: valence: expected a number, got high"),
     (row(box=(1, 2, 0, 5)), r"training.csv:3: face_width: expected an integer >= 1, got 0"),
     (row(path="../escape.jpg"), r"training.csv:3: subDirectory_filePath: expected a relative image path"),
+    (row(path="a\0b.jpg"), r"training.csv:3: subDirectory_filePath: expected a relative image path without NUL"),
 ])
 def test_malformed_rows(tmp_path, bad, message):
     csv = write_affectnet(tmp_path, [row(), bad])
