@@ -11,20 +11,6 @@
 #include "ea_simd.h"
 #include "ea_validate.h"
 
-typedef struct {
-    int32_t y0, y1, x0, x1;
-} window_t;
-
-static window_t clip_window(const ea_pool_params_t *p, int32_t oy, int32_t ox) {
-    window_t win;
-    const int32_t in_y = oy * p->stride_h - p->pad.top;
-    const int32_t in_x = ox * p->stride_w - p->pad.left;
-    win.y0 = in_y < 0 ? 0 : in_y;
-    win.y1 = in_y + p->filter_h > p->input.h ? p->input.h : in_y + p->filter_h;
-    win.x0 = in_x < 0 ? 0 : in_x;
-    win.x1 = in_x + p->filter_w > p->input.w ? p->input.w : in_x + p->filter_w;
-    return win;
-}
 
 /* Max over a window of `rows` x `cols` pixels of 4 channels at `x`. */
 static inline uint32_t window_max4(const int8_t *x, int32_t rows, int32_t cols, int32_t row_step, int32_t c) {
@@ -55,7 +41,7 @@ static void max_pool(const ea_pool_params_t *p, const int8_t *input, int8_t *out
         const int8_t *image = input + b * p->input.h * row_step;
         for (oy = 0; oy < p->output.h; ++oy) {
             for (ox = 0; ox < p->output.w; ++ox, output += c) {
-                const window_t win = clip_window(p, oy, ox);
+                const ea_window_t win = ea_pool_window(p, oy, ox);
                 const int8_t *corner = image + win.y0 * row_step + win.x0 * c;
                 const int32_t rows = win.y1 - win.y0, cols = win.x1 - win.x0;
                 for (ch = 0; ch + 4 <= c; ch += 4) {

@@ -4,21 +4,6 @@
 #include "ea_quant.h"
 #include "ea_validate.h"
 
-/* The window rows/cols of output (oy, ox) that fall inside the image. */
-typedef struct {
-    int32_t y0, y1, x0, x1;
-} window_t;
-
-static window_t clip_window(const ea_pool_params_t *p, int32_t oy, int32_t ox) {
-    window_t win;
-    const int32_t in_y = oy * p->stride_h - p->pad.top;
-    const int32_t in_x = ox * p->stride_w - p->pad.left;
-    win.y0 = in_y < 0 ? 0 : in_y;
-    win.y1 = in_y + p->filter_h > p->input.h ? p->input.h : in_y + p->filter_h;
-    win.x0 = in_x < 0 ? 0 : in_x;
-    win.x1 = in_x + p->filter_w > p->input.w ? p->input.w : in_x + p->filter_w;
-    return win;
-}
 
 ea_status_t ea_ref_max_pool2d_s8(const ea_pool_params_t *params, const int8_t *input, int8_t *output) {
     const ea_pool_params_t *p = params;
@@ -30,7 +15,7 @@ ea_status_t ea_ref_max_pool2d_s8(const ea_pool_params_t *params, const int8_t *i
     for (b = 0; b < p->input.n; ++b) {
         for (oy = 0; oy < p->output.h; ++oy) {
             for (ox = 0; ox < p->output.w; ++ox) {
-                const window_t win = clip_window(p, oy, ox);
+                const ea_window_t win = ea_pool_window(p, oy, ox);
                 for (c = 0; c < p->input.c; ++c) {
                     int32_t max = -128; /* padding is ignored: it never wins */
                     for (y = win.y0; y < win.y1; ++y) {
@@ -58,7 +43,7 @@ ea_status_t ea_ref_avg_pool2d_s8(const ea_pool_params_t *params, const int8_t *i
     for (b = 0; b < p->input.n; ++b) {
         for (oy = 0; oy < p->output.h; ++oy) {
             for (ox = 0; ox < p->output.w; ++ox) {
-                const window_t win = clip_window(p, oy, ox);
+                const ea_window_t win = ea_pool_window(p, oy, ox);
                 const int32_t count = (win.y1 - win.y0) * (win.x1 - win.x0); /* padding excluded, >= 1 */
                 for (c = 0; c < p->input.c; ++c) {
                     int32_t acc = 0;
