@@ -60,8 +60,11 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
     if precision not in converter.precisions:
         raise ConversionError(f"target {target!r} builds precisions {list(converter.precisions)}, "
                               f"not {precision!r}")
-    spec = entry.spec
-    model = create_model(model_name, pretrained=weights_path is None, weights_path=weights_path)
+    spec, checkpoint_kwargs = _checkpoint_contract(model_name, entry.spec, weights_path)
+    # Everything needed to rebuild the desktop model from the bundle alone, even
+    # where `model_name` is a user model that machine has never registered.
+    model_kwargs = {**entry.kwargs, **checkpoint_kwargs}
+    model = create_model(model_name, pretrained=weights_path is None, weights_path=weights_path, **model_kwargs)
 
     say("preparing golden inputs (real + synthetic face crops)")
     crops, sources = golden_crops(spec.input)
@@ -94,6 +97,8 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "model": model_name,
+            "model_kwargs": model_kwargs,
+            "base_model": entry.base_model,
             "task": entry.task,
             "target": target,
             "precision": precision,
@@ -115,6 +120,24 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
         write_text_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     say(f"wrote {out_dir}")
     return out_dir
+
+
+def _checkpoint_contract(model_name: str, registered: PipelineSpec, weights_path: Path | None,
+                         ) -> tuple[PipelineSpec, dict]:
+    """The spec and factory kwargs a checkpoint was trained with (a reduced-width
+    instance, a searched architecture), read from its sidecar; the registry's
+    for the registry's own weights or a sidecar-less file."""
+    if weights_path is None or not Path(weights_path).with_suffix(".json").exists():
+        return registered, {}
+    meta = read_metadata(Path(weights_path))
+    if meta.get("model", model_name) != model_name:
+        raise ConversionError(f"{weights_path}: a checkpoint of {meta['model']!r}, not {model_name!r}")
+    kwargs = meta.get("model_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise ConversionError(f"{weights_path.with_suffix('.json')}: model_kwargs must be an object, "
+                              f"got {type(kwargs).__name__}")
+    spec = PipelineSpec.from_dict(meta["spec"]) if "spec" in meta else registered
+    return spec, kwargs
 
 
 def _spec_for_build(spec: PipelineSpec, quantization: dict | None) -> PipelineSpec:

@@ -137,6 +137,12 @@ def _check_fields(manifest_path: Path, manifest: dict[str, Any]) -> None:
     for key in ("model", "task", "target", "precision", "artifact"):
         if not isinstance(manifest[key], str) or not manifest[key]:
             raise BundleError(f"{manifest_path}: {key!r}: expected a non-empty string, got {manifest[key]!r}")
+    # Optional (older bundles lack them): how to rebuild the desktop model.
+    if not isinstance(manifest.get("base_model", "x"), str) or not manifest.get("base_model", "x"):
+        raise BundleError(f"{manifest_path}: 'base_model': expected a non-empty string, "
+                          f"got {manifest['base_model']!r}")
+    if not isinstance(manifest.get("model_kwargs", {}), dict):
+        raise BundleError(f"{manifest_path}: 'model_kwargs': expected an object, got {manifest['model_kwargs']!r}")
     tolerance = manifest["tolerance"]
     raw = tolerance.get("raw_max_abs") if isinstance(tolerance, dict) else None
     # <= the largest float: excludes inf, NaN (no comparison holds) and integers too large for a float

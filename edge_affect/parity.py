@@ -123,11 +123,16 @@ def _unreadable(path: Path, exc: BundleError) -> ParityReport:
 
 def _model_for(bundle: Bundle):
     weights = bundle.manifest.get("weights")
+    kwargs = bundle.manifest.get("model_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise BundleError(f"{bundle.root / MANIFEST}: model_kwargs must be an object, got {type(kwargs).__name__}")
+    # A user model is rebuilt from its built-in base and kwargs, so its bundle checks anywhere.
+    base = bundle.manifest.get("base_model", bundle.model)
     if not weights:
-        return create_model(bundle.model, pretrained=False)
+        return create_model(base, pretrained=False, **kwargs)
     if weights["file"] not in bundle.manifest["files"]:
         raise BundleError(f"{bundle.root / MANIFEST}: weights {weights['file']!r} are not among the verified files")
-    return create_model(bundle.model, weights_path=bundle.path(weights["file"]))
+    return create_model(base, weights_path=bundle.path(weights["file"]), **kwargs)
 
 
 def _inputs_and_references(bundle: Bundle, converter, model, crops: np.ndarray | None):

@@ -118,6 +118,11 @@ class TrainConfig:
     device: str | None = None  # None: cuda when available, else cpu
     threads: int | None = None  # CPU threads for torch (None: torch's default)
     progress: bool = True
+    # For callers that train many models on one dataset (the model search): data
+    # already loaded and prepared (`data` then only labels the run), and the
+    # (train, validation) indices into it; rows in neither are never seen.
+    prepared: Prepared | None = None
+    split: tuple[np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -311,9 +316,16 @@ def _train(config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     device = select_device(config.device)
 
-    data = prepare(load_data(config.data, task, spec, config.seed), spec)
+    data = config.prepared if config.prepared is not None else prepare(load_data(config.data, task, spec, config.seed),
+                                                                         spec)
     log(f"data {config.data}: {data.summary()}")
-    if config.val_data:
+    if config.split is not None:
+        train_idx, val_idx = (np.asarray(part, dtype=np.int64) for part in config.split)
+        val = data
+        if len(train_idx) == 0 or min(train_idx.min(initial=0), val_idx.min(initial=0)) < 0 or \
+                max(train_idx.max(initial=0), val_idx.max(initial=0)) >= len(data):
+            raise InputError(f"train: split indices must be within [0, {len(data)}) and the training part non-empty")
+    elif config.val_data:
         val = prepare(load_data(config.val_data, task, spec, config.seed + 1), spec)
         train_idx, val_idx = np.arange(len(data)), np.arange(len(val))
         log(f"validation {config.val_data}: {val.summary()}")

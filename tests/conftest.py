@@ -1,8 +1,14 @@
 """Shared fixtures: bundles of the default model (phone targets, Apollo3) are built once per test session."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Hermetic user-model registry: tests that list or register models must not see
+# (or write into) the developer's ~/.local/share/edge-affect/models.
+os.environ["EDGE_AFFECT_MODELS"] = tempfile.mkdtemp(prefix="edge-affect-user-models-")
 
 DEFAULT_MODEL = "mini_xception_fer2013"
 

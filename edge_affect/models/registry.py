@@ -36,6 +36,14 @@ class ModelEntry:
     # Factory kwargs for a reduced instance of the same layout, for tests that
     # build every model (the full-size M1/M2/ResNet152 take seconds per forward).
     ci_kwargs: dict = field(default_factory=dict)
+    # User models (edge_affect.models.user_models): the built-in model they
+    # instantiate and the kwargs they pass it; a built-in is its own base.
+    kwargs: dict = field(default_factory=dict)
+    base: str | None = None
+
+    @property
+    def base_model(self) -> str:
+        return self.base or self.name
 
     @property
     def pretrained(self) -> bool:
@@ -61,15 +69,29 @@ def register_model(name: str, *, task: str, spec: PipelineSpec, weights: str | N
     return decorator
 
 
-def list_models(task: str | None = None) -> list[str]:
-    return sorted(n for n, e in _REGISTRY.items() if task is None or e.task == task)
+def _user_entries() -> dict[str, ModelEntry]:
+    from edge_affect.models.user_models import user_entries
+
+    return user_entries()
+
+
+def list_models(task: str | None = None, include_user: bool = True) -> list[str]:
+    """Registered model names: built-ins, then (unless excluded) the user's own."""
+    entries = list(_REGISTRY.values()) + (list(_user_entries().values()) if include_user else [])
+    return sorted(e.name for e in entries if task is None or e.task == task)
+
+
+def builtin_entry(name: str) -> ModelEntry | None:
+    return _REGISTRY.get(name)
 
 
 def get_entry(name: str) -> ModelEntry:
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ModelNotFoundError(f"model {name!r} is not registered; known models: {list_models()}") from None
+    entry = _user_entries().get(name)
+    if entry is None:
+        raise ModelNotFoundError(f"model {name!r} is not registered; known models: {list_models()}")
+    return entry
 
 
 def get_spec(name: str) -> PipelineSpec:

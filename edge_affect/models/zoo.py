@@ -154,3 +154,11 @@ def smile_tiny(**kwargs) -> nn.Module:
     from edge_affect.models import smile
 
     return smile.smile_tiny(**kwargs)
+
+
+@register_model("smile_net", task="smile", spec=SMILE_SPEC, ci_kwargs={"arch": "c8s2p2-c16bp2-g-f16"})
+def smile_net(**kwargs) -> nn.Module:
+    """Smile CNN from an architecture string (the search space; default: the seed's AlexNet), 64x64 gray."""
+    from edge_affect.models import smile_net as family
+
+    return family.smile_net(**kwargs)

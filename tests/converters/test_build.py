@@ -85,3 +85,62 @@ def test_interrupted_convert_leaves_the_previous_bundle(bundles_dir, tmp_path, m
     assert (out / "manifest.json").read_bytes() == before
     load_bundle(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no temp directory left
+
+
+def _reduced_checkpoint(tmp_path, model="smile_baseline", kwargs=None):
+    import torch
+
+    from edge_affect.models import create_model, get_spec
+    from edge_affect.models.checkpoint import save_checkpoint
+
+    kwargs = kwargs if kwargs is not None else {"width_mult": 0.125}
+    torch.manual_seed(0)
+    net = create_model(model, pretrained=False, **kwargs)
+    return save_checkpoint(net.state_dict(), tmp_path / "reduced.safetensors",
+                           {"model": model, "model_kwargs": kwargs, "spec": get_spec(model).to_dict()})
+
+
+def test_a_checkpoint_trained_at_reduced_width_converts_and_checks(tmp_path):
+    from edge_affect.parity import check_bundle
+
+    weights = _reduced_checkpoint(tmp_path)
+    bundle = build_bundle("smile_baseline", "onnx", "fp32", tmp_path / "b", weights_path=weights)
+    manifest = load_bundle(bundle).manifest
+    assert manifest["model_kwargs"] == {"width_mult": 0.125} and manifest["base_model"] == "smile_baseline"
+    report = check_bundle(bundle)  # rebuilds the reduced model from the manifest's kwargs
+    assert report.passed and report.max_abs_diff_raw <= 1e-4, report.failures
+
+
+def test_a_checkpoint_of_another_model_is_refused(tmp_path):
+    weights = _reduced_checkpoint(tmp_path)
+    with pytest.raises(ConversionError, match="a checkpoint of 'smile_baseline', not 'smile_tiny'"):
+        build_bundle("smile_tiny", "onnx", "fp32", tmp_path / "b", weights_path=weights)
+
+
+def test_a_user_models_bundle_checks_where_the_user_model_is_unknown(tmp_path, monkeypatch):
+    from edge_affect.models import get_spec
+    from edge_affect.models.user_models import save_user_model
+    from edge_affect.parity import check_bundle
+
+    arch = "c8s2p2-c16bp2-g-f16"
+    monkeypatch.setenv("EDGE_AFFECT_MODELS", str(tmp_path / "models"))
+    weights = _reduced_checkpoint(tmp_path, "smile_net", {"arch": arch})
+    save_user_model("searched_smile", "smile_net", {"arch": arch}, get_spec("smile_net"), weights, "", {})
+    bundle = build_bundle("searched_smile", "onnx", "fp32", tmp_path / "b")
+    manifest = load_bundle(bundle).manifest
+    assert (manifest["model"], manifest["base_model"], manifest["model_kwargs"]) == (
+        "searched_smile", "smile_net", {"arch": arch})
+    monkeypatch.setenv("EDGE_AFFECT_MODELS", str(tmp_path / "another-machine"))
+    report = check_bundle(bundle)
+    assert report.passed and report.max_abs_diff_raw <= 1e-4, report.failures
+
+
+@pytest.mark.parametrize("field, value", [("model_kwargs", ["width_mult"]), ("base_model", "")])
+def test_manifest_model_fields_have_the_right_types(bundles_dir, tmp_path, field, value):
+    copy = tmp_path / "b"
+    shutil.copytree(bundles_dir / "onnx-fp32", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest[field] = value
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=field):
+        load_bundle(copy)
