@@ -18,7 +18,8 @@ from edge_affect.errors import EdgeAffectError, InputError
 COMMAND_MODULES: list[str] = ["edge_affect.commands.predict", "edge_affect.commands.prep",
                                 "edge_affect.commands.export_app_assets",
                                 "edge_affect.commands.train",
-                                "edge_affect.commands.evaluate"]
+                                "edge_affect.commands.evaluate",
+                                "edge_affect.commands.saliency"]
 
 
 def _console():
@@ -33,15 +34,15 @@ def _status(message: str):
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from edge_affect.models import count_macs, count_params, create_model, get_entry, list_models
+    from edge_affect.models import get_entry, list_models
+    from edge_affect.models.cost import model_cost
 
     rows = []
     for name in list_models():
         entry = get_entry(name)
-        model = create_model(name, pretrained=False)
-        shape = entry.spec.input.shape
-        rows.append({"name": name, "task": entry.task, "input_shape": list(shape),
-                     "params": count_params(model), "macs": count_macs(model, shape),
+        cost = model_cost(name)  # on the meta device: no full-size weights are allocated
+        rows.append({"name": name, "task": entry.task, "input_shape": list(entry.spec.input.shape),
+                     "params": cost.params, "macs": cost.macs,
                      "pretrained": entry.pretrained, "labels": list(entry.spec.output.labels),
                      "description": entry.description})
     if args.json:
