@@ -19,7 +19,9 @@ COMMAND_MODULES: list[str] = ["edge_affect.commands.predict", "edge_affect.comma
                                 "edge_affect.commands.export_app_assets",
                                 "edge_affect.commands.train",
                                 "edge_affect.commands.evaluate",
-                                "edge_affect.commands.saliency"]
+                                "edge_affect.commands.saliency",
+                                "edge_affect.commands.search",
+                                "edge_affect.commands.apollo3_cost"]
 
 
 def _console():

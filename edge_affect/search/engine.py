@@ -1,0 +1,364 @@
+"""The search loop, resumable at every step.
+
+1. Split the data once, stratified: train / selection (validation) / test.
+2. Explore: random descents from the baseline through one-step reductions,
+   guided by exact MAC / parameter / activation counts, until a descent's
+   architecture fits every budget by the Apollo3 cost model (the real estimate:
+   quantized, lowered and priced per op). Each descent's first fitting
+   architecture is a candidate; different descents reach different ones.
+3. Train the baseline (its AUC sets the seed's "good enough" bar, reported
+   only) and the largest candidates; score each on the selection split.
+4. Choose the best selection score among the candidates that meet every
+   budget — not the first success — then score the held-out test split once.
+
+State lives in OUT/search.json (rewritten atomically after every step);
+an interrupted run started again with the same arguments continues where
+it stopped, including inside a candidate's training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from edge_affect.errors import InputError
+from edge_affect.fileio import write_text_atomic
+from edge_affect.models.smile_net import SEED_BASELINE_ARCH, parse_arch
+from edge_affect.search.budget import Budget
+from edge_affect.search.space import footprint, reductions
+
+STATE = "search.json"
+STATE_FORMAT = "edge-affect-search"
+BASE_MODEL = "smile_net"
+# The seed's stopping rule (Algorithm 1), reported beside our selection: a model is
+# "good enough" when its AUC >= 0.5 + SEED_KEEP * (baseline AUC - 0.5).
+SEED_KEEP = 0.8
+# A descent takes a step only when it cuts the guide cost by at least this much.
+MIN_STEP = 0.05
+# Priced steps a descent may take past its first guided stop before it gives up.
+EXTRA_PRICED_STEPS = 4
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SearchConfig:
+    data: str  # KIND[SPLIT]:PATH or synthetic:N
+    budgets: list[Budget]
+    out: Path
+    task: str = "smile"
+    baseline: str = SEED_BASELINE_ARCH
+    descents: int = 16
+    max_candidates: int = 8
+    epochs: int | None = None  # None: the smile recipe's
+    batch_size: int | None = None
+    lr: float | None = None
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    seed: int = 0
+    train_baseline: bool = True
+    threads: int | None = None
+    progress: bool = True
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must not change between a run and its resumption."""
+        return {"data": self.data, "task": self.task, "baseline": self.baseline,
+                "budgets": [b.text for b in self.budgets], "descents": self.descents,
+                "max_candidates": self.max_candidates, "epochs": self.epochs, "batch_size": self.batch_size,
+                "lr": self.lr, "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
+                "seed": self.seed, "train_baseline": self.train_baseline}
+
+
+@dataclass
+class SearchState:
+    config: dict[str, Any]
+    splits: dict[str, Any] = field(default_factory=dict)
+    priced: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> cost record
+    descents: list[dict[str, Any]] = field(default_factory=list)  # one per finished descent
+    candidates: list[str] = field(default_factory=list)  # the archs to train, in order
+    trained: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> selection scores
+    chosen: str | None = None
+    test: dict[str, Any] | None = None  # the chosen model's held-out score, computed once
+    published: dict[str, Any] | None = None  # registered name, Apollo3 bundle, parity, measured figures
+
+    def save(self, out: Path) -> None:
+        document = {"format": STATE_FORMAT, "format_version": 1, **asdict(self)}
+        write_text_atomic(out / STATE, json.dumps(_json_safe(document), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, out: Path, config: SearchConfig) -> "SearchState":
+        path = out / STATE
+        if not path.exists():
+            return cls(config=config.fingerprint())
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: unreadable search state ({exc}); remove it to start afresh") from None
+        if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
+            raise InputError(f"{path}: not an edge-affect search state")
+        saved = document.get("config", {})
+        changed = {k: (saved.get(k), v) for k, v in config.fingerprint().items() if saved.get(k) != v}
+        if changed:
+            detail = ", ".join(f"{k}: was {old!r}, now {new!r}" for k, (old, new) in changed.items())
+            raise InputError(f"{path}: this directory holds a search with other settings ({detail}); "
+                             f"use another --out or the same arguments to resume")
+        fields = {k: document[k] for k in cls.__dataclass_fields__ if k in document}
+        return cls(**fields)
+
+
+def candidate_dir(out: Path, arch: str) -> Path:
+    digest = hashlib.sha256(arch.encode()).hexdigest()[:10]
+    return out / "candidates" / digest
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class SearchData:
+    prepared: Any  # edge_affect.model_data.Prepared
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def split_data(config: SearchConfig, spec, log: Log) -> SearchData:
+    """Stratified train / selection / test indices, the same on every resumption."""
+    from edge_affect.data.split import holdout_split
+    from edge_affect.model_data import load_data, prepare
+
+    prepared = prepare(load_data(config.data, config.task, spec, config.seed), spec)
+    log(f"data {config.data}: {prepared.summary()}")
+    labels = np.asarray(prepared.targets)
+    if len(np.unique(labels)) < 2:
+        raise InputError(f"search data {config.data}: needs both smiling and non-smiling faces")
+    if not (0 < config.val_fraction < 1 and 0 < config.test_fraction < 1
+            and config.val_fraction + config.test_fraction < 1):
+        raise InputError(f"search: --val-fraction {config.val_fraction} and --test-fraction {config.test_fraction} "
+                         f"must be in (0, 1) and leave data to train on")
+    rest, test = holdout_split(len(labels), config.test_fraction, config.seed, labels=labels)
+    inner_fraction = config.val_fraction / (1 - config.test_fraction)
+    train_pos, val_pos = holdout_split(len(rest), inner_fraction, config.seed + 1, labels=labels[rest])
+    return SearchData(prepared, rest[train_pos], rest[val_pos], test)
+
+
+def split_record(data: SearchData) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    for part in (data.train, data.val, data.test):
+        digest.update(np.asarray(part, np.int64).tobytes() + b"|")
+    targets = np.asarray(data.prepared.targets)
+    return {name: {"n": int(len(idx)), "positives": int(targets[idx].sum())}
+            for name, idx in (("train", data.train), ("val", data.val), ("test", data.test))} | \
+        {"sha256": digest.hexdigest()}
+
+
+# ---------------------------------------------------------------------------- pricing
+
+
+class Pricer:
+    """Apollo3 cost of an architecture by the C runtime's cost model (cached in the state)."""
+
+    def __init__(self, spec, state: SearchState) -> None:
+        from edge_affect.goldens import calibration_crops, model_inputs
+
+        self.spec = spec
+        self.state = state
+        # Cost does not depend on the weights' values, only on shapes: price the
+        # untrained network, quantized with a few real calibration faces.
+        self.calibration = model_inputs(calibration_crops(spec.input), spec.input)[:16]
+
+    def price(self, arch: str) -> dict[str, Any]:
+        if arch in self.state.priced:
+            return self.state.priced[arch]
+        from edge_affect.errors import ConversionError
+        from edge_affect.models import create_model
+
+        # Lazily by name: edge_affect never imports the converters package statically.
+        estimate_model = importlib.import_module("edge_affect.converters.apollo3.cost_model").estimate_model
+
+        shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
+        record: dict[str, Any] = {"params": shape.params}
+        try:
+            estimate = estimate_model(create_model(BASE_MODEL, arch=arch).eval(), self.spec, self.calibration)
+        except ConversionError as exc:
+            record.update(macs=shape.macs, error=str(exc))
+        else:
+            record.update({k: v for k, v in estimate.to_dict().items() if k != "per_op"})
+        self.state.priced[arch] = record
+        return record
+
+
+def meets(record: dict[str, Any], budgets: list[Budget]) -> bool:
+    return "error" not in record and all(b.met_by(record) for b in budgets)
+
+
+class Guide:
+    """Exact counts scaled by ratios learnt from the architectures priced so far:
+    cheap enough to try every reduction at every step of every descent."""
+
+    def __init__(self, spec, budgets: list[Budget], priced: dict[str, dict[str, Any]]) -> None:
+        self.spec, self.budgets, self.priced = spec, budgets, priced
+
+    def figures(self, arch: str) -> dict[str, float]:
+        shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
+        basis = {"macs": shape.macs, "params": shape.params, "peak": shape.peak_activation_bytes}
+        out = {"macs": float(shape.macs)}
+        for figure, key in (("latency_ms_48mhz", "macs"), ("flash_bytes", "params"), ("ram_bytes", "peak")):
+            out[figure] = basis[key] * self._ratio_basis(figure, key)
+        return out
+
+    def _ratio_basis(self, figure: str, key: str) -> float:
+        ratios = []
+        for arch, record in self.priced.items():
+            if figure not in record:
+                continue
+            shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
+            basis = {"macs": shape.macs, "params": shape.params, "peak": shape.peak_activation_bytes}[key]
+            if basis:
+                ratios.append(record[figure] / basis)
+        if ratios:
+            return min(ratios)
+        return {"latency_ms_48mhz": 2.5 / 48e3, "flash_bytes": 1.0, "ram_bytes": 1.0}[figure]
+
+    def excess(self, arch: str) -> float:
+        figures = self.figures(arch)
+        return max(figures[b.figure] / b.limit for b in self.budgets)
+
+
+def explore(config: SearchConfig, state: SearchState, pricer: Pricer, log: Log, progress) -> None:
+    """Random descents until each one reaches an architecture that fits every budget."""
+    guide = Guide(pricer.spec, config.budgets, state.priced)
+    baseline = str(parse_arch(config.baseline))
+    record = pricer.price(baseline)
+    if "error" in record:
+        raise InputError(f"search: the baseline {baseline!r} cannot run on the Apollo3: {record['error']}")
+    state.save(config.out)
+    task = progress.add_task("exploring reductions", total=config.descents) if progress else None
+    if progress:
+        progress.update(task, completed=len(state.descents))
+    for index in range(len(state.descents), config.descents):
+        rng = np.random.default_rng([config.seed, index])
+        state.descents.append(_descend(baseline, config.budgets, guide, pricer, rng))
+        found = state.descents[-1]
+        log(f"descent {index + 1}/{config.descents}: " + (
+            f"{found['arch']} fits ({found['steps']} steps)" if found["arch"] else "found nothing that fits"))
+        state.save(config.out)
+        if progress:
+            progress.advance(task)
+
+
+def _descend(baseline: str, budgets: list[Budget], guide: Guide, pricer: Pricer, rng) -> dict[str, Any]:
+    arch, path = baseline, []
+    priced_steps = 0
+    while True:
+        if guide.excess(arch) <= 1.0 or priced_steps:
+            record = pricer.price(arch)
+            if meets(record, budgets):
+                return {"arch": arch, "steps": len(path), "path": path}
+            priced_steps += 1
+            if priced_steps > EXTRA_PRICED_STEPS:
+                return {"arch": None, "steps": len(path), "path": path}
+        current = guide.excess(arch)
+        moves = [r for r in reductions(arch) if guide.excess(r.arch) <= current * (1 - MIN_STEP)]
+        if not moves:
+            return {"arch": None, "steps": len(path), "path": path}
+        # A random one of the gentler half of the moves: descents differ, yet
+        # none jumps far below the budget in one step and throws capacity away.
+        moves.sort(key=lambda r: (-guide.excess(r.arch), r.arch))
+        gentle = moves[:max(1, (len(moves) + 1) // 2)]
+        step = gentle[int(rng.integers(len(gentle)))]
+        path.append(step.move)
+        arch = step.arch
+
+
+def pick_candidates(state: SearchState, budgets: list[Budget], limit: int) -> list[str]:
+    """The distinct fitting architectures the descents found, largest (most MACs) first."""
+    found = {d["arch"] for d in state.descents if d["arch"]}
+    fitting = [a for a in found if meets(state.priced[a], budgets)]
+    return sorted(fitting, key=lambda a: (-state.priced[a]["macs"], a))[:limit]
+
+
+# ---------------------------------------------------------------------------- training and scoring
+
+
+def train_and_score(config: SearchConfig, state: SearchState, data: SearchData, spec, arch: str, log: Log
+                    ) -> dict[str, Any]:
+    """Train `arch` on the train split, score its best checkpoint on the selection split."""
+    from edge_affect.evaluate import compute_metrics
+    from edge_affect.models import create_model
+    from edge_affect.train import TrainConfig, predict_raw, select_device, train
+
+    out = candidate_dir(config.out, arch)
+    result = train(TrainConfig(model=BASE_MODEL, data=config.data, out=out, epochs=config.epochs,
+                               batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+                               model_kwargs={"arch": arch}, prepared=data.prepared, split=(data.train, data.val),
+                               resume=True, threads=config.threads, progress=False),
+                   log=lambda _line: None)
+    weights = result.best or result.last
+    model = create_model(BASE_MODEL, pretrained=False, weights_path=weights, arch=arch)
+    raw = predict_raw(model, data.prepared, data.val, spec, select_device("cpu"))
+    metrics = compute_metrics(spec.task, raw, np.asarray(data.prepared.targets)[data.val], spec.output)
+    history = result.history
+    return {"val_auc": _finite(metrics.get("auc")), "val_average_precision": _finite(metrics.get("average_precision")),
+            "epochs": len(history), "train_seconds": round(sum(h.get("seconds", 0.0) for h in history), 2),
+            "final_train_loss": history[-1]["train_loss"] if history else None,
+            "weights": str(weights.relative_to(config.out))}
+
+
+def choose(state: SearchState, budgets: list[Budget]) -> str | None:
+    """Best selection AUC among trained candidates within every budget; ties go to the faster one."""
+    eligible = [a for a in state.candidates
+                if a in state.trained and meets(state.priced[a], budgets) and state.trained[a]["val_auc"] is not None]
+    if not eligible:
+        return None
+    return max(eligible, key=lambda a: (state.trained[a]["val_auc"], -state.priced[a]["latency_ms_48mhz"], a))
+
+
+def seed_bar(state: SearchState, baseline: str) -> float | None:
+    """The seed's Algorithm 1 acceptance bar, from the baseline's selection AUC."""
+    score = state.trained.get(baseline, {}).get("val_auc")
+    return None if score is None else 0.5 + SEED_KEEP * (score - 0.5)
+
+
+def test_once(config: SearchConfig, state: SearchState, data: SearchData, spec, log: Log) -> dict[str, Any]:
+    from edge_affect.evaluate import compute_metrics, plot_pr, plot_roc
+    from edge_affect.models import create_model
+    from edge_affect.train import predict_raw, select_device
+
+    arch = state.chosen
+    weights = config.out / state.trained[arch]["weights"]
+    model = create_model(BASE_MODEL, pretrained=False, weights_path=weights, arch=arch)
+    raw = predict_raw(model, data.prepared, data.test, spec, select_device("cpu"))
+    targets = np.asarray(data.prepared.targets)[data.test]
+    metrics = compute_metrics(spec.task, raw, targets, spec.output)
+    probs = np.exp(raw - raw.max(axis=1, keepdims=True))
+    scores = probs[:, 1] / probs.sum(axis=1)
+    if len(np.unique(targets)) == 2:
+        plot_roc(targets, scores, config.out / "test_roc.png", f"chosen {arch}: test ROC")
+        plot_pr(targets, scores, config.out / "test_pr.png", f"chosen {arch}: test precision-recall")
+    return {"arch": arch, "n": int(len(targets)), "auc": _finite(metrics.get("auc")), "metrics": metrics}
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    return value
