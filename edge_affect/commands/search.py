@@ -18,7 +18,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = SearchConfig(data=args.data, budgets=parse_budgets(args.budget), out=Path(args.out), task=args.task,
                           baseline=args.baseline, descents=args.descents, max_candidates=args.max_candidates,
                           epochs=args.epochs, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
-                          test_fraction=args.test_fraction, seed=args.seed,
+                          test_fraction=args.test_fraction, folds=args.folds, seed=args.seed,
                           train_baseline=not args.no_baseline, threads=args.threads, progress=not args.no_progress)
     outcome = run_search(config, name=args.name, publish=not args.no_publish, log=console.print)
     state = outcome.state
@@ -68,6 +68,9 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--val-fraction", type=float, default=0.2, help="selection split (default 0.2)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="held-out test split (default 0.2)")
+    p.add_argument("--folds", type=int, default=1,
+                   help="K > 1: score candidates by K-fold cross-validation over all non-test data, then retrain "
+                        "the chosen one on it (default 1: one selection split of --val-fraction)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-baseline", action="store_true", help="do not train the baseline (no seed's bar)")
     p.add_argument("--no-publish", action="store_true",

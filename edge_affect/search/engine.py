@@ -7,9 +7,11 @@
    quantized, lowered and priced per op). Each descent's first fitting
    architecture is a candidate; different descents reach different ones.
 3. Train the baseline (its AUC sets the seed's "good enough" bar, reported
-   only) and the largest candidates; score each on the selection split.
+   only) and the largest candidates; score each on the selection split, or
+   by K-fold cross-validation over all non-test data (--folds K).
 4. Choose the best selection score among the candidates that meet every
-   budget — not the first success — then score the held-out test split once.
+   budget — not the first success — (with folds: retrain it on all non-test
+   data), then score the held-out test split once.
 
 State lives in OUT/search.json (rewritten atomically after every step);
 an interrupted run started again with the same arguments continues where
@@ -62,6 +64,7 @@ class SearchConfig:
     lr: float | None = None
     val_fraction: float = 0.2
     test_fraction: float = 0.2
+    folds: int = 1  # 1: one selection split; K > 1: K-fold cross-validation on all non-test data
     seed: int = 0
     train_baseline: bool = True
     threads: int | None = None
@@ -73,7 +76,7 @@ class SearchConfig:
                 "budgets": [b.text for b in self.budgets], "descents": self.descents,
                 "max_candidates": self.max_candidates, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
-                "seed": self.seed, "train_baseline": self.train_baseline}
+                "folds": self.folds, "seed": self.seed, "train_baseline": self.train_baseline}
 
 
 @dataclass
@@ -86,6 +89,7 @@ class SearchState:
     trained: dict[str, dict[str, Any]] = field(default_factory=dict)  # arch -> selection scores
     chosen: str | None = None
     test: dict[str, Any] | None = None  # the chosen model's held-out score, computed once
+    final: dict[str, Any] | None = None  # with folds: the chosen model retrained on all non-test data
     published: dict[str, Any] | None = None  # registered name, Apollo3 bundle, parity, measured figures
 
     def save(self, out: Path) -> None:
@@ -104,7 +108,10 @@ class SearchState:
         if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
             raise InputError(f"{path}: not an edge-affect search state")
         saved = document.get("config", {})
-        changed = {k: (saved.get(k), v) for k, v in config.fingerprint().items() if saved.get(k) != v}
+        # A setting added after the state was written had its default then.
+        defaults = SearchConfig(data="", budgets=[], out=out).fingerprint()
+        changed = {k: (saved.get(k, defaults[k]), v) for k, v in config.fingerprint().items()
+                   if saved.get(k, defaults[k]) != v}
         if changed:
             detail = ", ".join(f"{k}: was {old!r}, now {new!r}" for k, (old, new) in changed.items())
             raise InputError(f"{path}: this directory holds a search with other settings ({detail}); "
@@ -127,6 +134,8 @@ class SearchData:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+    # (train, validation) index pairs scored per candidate: the selection split, or K folds of train + val
+    folds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
 
 def split_data(config: SearchConfig, spec, log: Log) -> SearchData:
@@ -146,12 +155,20 @@ def split_data(config: SearchConfig, spec, log: Log) -> SearchData:
     rest, test = holdout_split(len(labels), config.test_fraction, config.seed, labels=labels)
     inner_fraction = config.val_fraction / (1 - config.test_fraction)
     train_pos, val_pos = holdout_split(len(rest), inner_fraction, config.seed + 1, labels=labels[rest])
-    return SearchData(prepared, rest[train_pos], rest[val_pos], test)
+    data = SearchData(prepared, rest[train_pos], rest[val_pos], test)
+    if config.folds > 1:
+        from edge_affect.data.split import kfold
+
+        data.folds = [(rest[t], rest[v]) for t, v in kfold(len(rest), config.folds, config.seed + 1,
+                                                           labels=labels[rest])]
+    else:
+        data.folds = [(data.train, data.val)]
+    return data
 
 
 def split_record(data: SearchData) -> dict[str, Any]:
     digest = hashlib.sha256()
-    for part in (data.train, data.val, data.test):
+    for part in (data.train, data.val, data.test, *(i for fold in data.folds for i in fold)):
         digest.update(np.asarray(part, np.int64).tobytes() + b"|")
     targets = np.asarray(data.prepared.targets)
     return {name: {"n": int(len(idx)), "positives": int(targets[idx].sum())}
@@ -290,26 +307,58 @@ def pick_candidates(state: SearchState, budgets: list[Budget], limit: int) -> li
 
 def train_and_score(config: SearchConfig, state: SearchState, data: SearchData, spec, arch: str, log: Log
                     ) -> dict[str, Any]:
-    """Train `arch` on the train split, score its best checkpoint on the selection split."""
+    """Train `arch` on each fold's training part and score its best checkpoint
+    on that fold's validation part; the selection score is the mean AUC."""
+    folds = []
+    for index, (train_idx, val_idx) in enumerate(data.folds):
+        out = candidate_dir(config.out, arch) / (f"fold{index}" if len(data.folds) > 1 else "")
+        folds.append(_train_fold(config, data, spec, arch, out, train_idx, val_idx))
+    scores = [f["val_auc"] for f in folds]
+    known = [v for v in scores if v is not None]
+    result = {"val_auc": float(np.mean(known)) if len(known) == len(scores) else None,
+              "epochs": folds[0]["epochs"], "train_seconds": round(sum(f["train_seconds"] for f in folds), 2),
+              "weights": folds[0]["weights"]}
+    if len(folds) > 1:
+        result |= {"val_auc_folds": scores, "val_auc_std": float(np.std(known)) if known else None}
+    else:
+        result |= {k: folds[0][k] for k in ("val_average_precision", "final_train_loss")}
+    return result
+
+
+def _train_fold(config: SearchConfig, data: SearchData, spec, arch: str, out: Path, train_idx: np.ndarray,
+                val_idx: np.ndarray) -> dict[str, Any]:
     from edge_affect.evaluate import compute_metrics
     from edge_affect.models import create_model
     from edge_affect.train import TrainConfig, predict_raw, select_device, train
 
-    out = candidate_dir(config.out, arch)
     result = train(TrainConfig(model=BASE_MODEL, data=config.data, out=out, epochs=config.epochs,
                                batch_size=config.batch_size, lr=config.lr, seed=config.seed,
-                               model_kwargs={"arch": arch}, prepared=data.prepared, split=(data.train, data.val),
+                               model_kwargs={"arch": arch}, prepared=data.prepared, split=(train_idx, val_idx),
                                resume=True, threads=config.threads, progress=False),
                    log=lambda _line: None)
     weights = result.best or result.last
-    model = create_model(BASE_MODEL, pretrained=False, weights_path=weights, arch=arch)
-    raw = predict_raw(model, data.prepared, data.val, spec, select_device("cpu"))
-    metrics = compute_metrics(spec.task, raw, np.asarray(data.prepared.targets)[data.val], spec.output)
     history = result.history
-    return {"val_auc": _finite(metrics.get("auc")), "val_average_precision": _finite(metrics.get("average_precision")),
-            "epochs": len(history), "train_seconds": round(sum(h.get("seconds", 0.0) for h in history), 2),
-            "final_train_loss": history[-1]["train_loss"] if history else None,
-            "weights": str(weights.relative_to(config.out))}
+    scored = {"epochs": len(history), "train_seconds": round(sum(h.get("seconds", 0.0) for h in history), 2),
+              "final_train_loss": history[-1]["train_loss"] if history else None,
+              "weights": str(weights.relative_to(config.out))}
+    if not len(val_idx):
+        return scored
+    model = create_model(BASE_MODEL, pretrained=False, weights_path=weights, arch=arch)
+    raw = predict_raw(model, data.prepared, val_idx, spec, select_device("cpu"))
+    metrics = compute_metrics(spec.task, raw, np.asarray(data.prepared.targets)[val_idx], spec.output)
+    return scored | {"val_auc": _finite(metrics.get("auc")),
+                     "val_average_precision": _finite(metrics.get("average_precision"))}
+
+
+def train_final(config: SearchConfig, data: SearchData, spec, arch: str) -> dict[str, Any]:
+    """Cross-validation scores a recipe, not one set of weights: the chosen
+    architecture is retrained on every non-test sample for the deployed model."""
+    everything = np.sort(np.concatenate(data.folds[0]))
+    return _train_fold(config, data, spec, arch, config.out / "final", everything, np.arange(0))
+
+
+def chosen_weights(config: SearchConfig, state: SearchState) -> Path:
+    return config.out / (state.final or state.trained[state.chosen])["weights"]
 
 
 def choose(state: SearchState, budgets: list[Budget]) -> str | None:
@@ -333,8 +382,7 @@ def test_once(config: SearchConfig, state: SearchState, data: SearchData, spec, 
     from edge_affect.train import predict_raw, select_device
 
     arch = state.chosen
-    weights = config.out / state.trained[arch]["weights"]
-    model = create_model(BASE_MODEL, pretrained=False, weights_path=weights, arch=arch)
+    model = create_model(BASE_MODEL, pretrained=False, weights_path=chosen_weights(config, state), arch=arch)
     raw = predict_raw(model, data.prepared, data.test, spec, select_device("cpu"))
     targets = np.asarray(data.prepared.targets)[data.test]
     metrics = compute_metrics(spec.task, raw, targets, spec.output)

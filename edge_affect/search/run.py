@@ -33,9 +33,9 @@ def run_search(config: SearchConfig, name: str | None = None, publish: bool = Tr
     spec = get_spec(BASE_MODEL)
     if spec.task != config.task:
         raise InputError(f"search --task {config.task!r}: only 'smile' has a search space (smile_net)")
-    if config.descents < 1 or config.max_candidates < 1:
-        raise InputError(f"search: --descents and --max-candidates must be >= 1, got {config.descents}, "
-                         f"{config.max_candidates}")
+    if config.descents < 1 or config.max_candidates < 1 or config.folds < 1:
+        raise InputError(f"search: --descents, --max-candidates and --folds must be >= 1, got {config.descents}, "
+                         f"{config.max_candidates}, {config.folds}")
     if name is not None:
         from edge_affect.models.user_models import check_name
 
@@ -84,6 +84,10 @@ def run_search(config: SearchConfig, name: str | None = None, publish: bool = Tr
                          f"inconsistent — start a new --out")
     state.chosen = chosen
     state.save(out)
+    if config.folds > 1 and state.final is None:
+        log(f"retraining {chosen} on all {len(data.folds[0][0]) + len(data.folds[0][1])} non-test samples")
+        state.final = engine.train_final(config, data, spec, chosen)
+        state.save(out)
     if state.test is None:  # the test split is scored exactly once, for the chosen model only
         state.test = engine.test_once(config, state, data, spec, log)
         state.save(out)
@@ -114,7 +118,7 @@ def publish_chosen(config: SearchConfig, state: SearchState, spec, name: str, lo
     arch = state.chosen
     scored = state.trained[arch]
     model_dir = save_user_model(
-        name, BASE_MODEL, {"arch": arch}, spec, out / scored["weights"],
+        name, BASE_MODEL, {"arch": arch}, spec, engine.chosen_weights(config, state),
         description=f"smile model chosen by `edge-affect search` ({arch})",
         provenance={"search": str(out.resolve()), "data": config.data, "budgets": [b.text for b in config.budgets],
                     "val_auc": scored["val_auc"], "test_auc": state.test["auc"] if state.test else None})

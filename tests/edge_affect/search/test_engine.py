@@ -107,3 +107,24 @@ def test_report_table_and_pareto_plot(tmp_path):
     png = plot_pareto(tmp_path, table, BUDGETS, 0.74, "test")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(table)
+
+
+def test_folds_partition_the_non_test_data_and_keep_the_test_split(tmp_path):
+    one = split_data(_config(tmp_path), SPEC, lambda _: None)
+    three = split_data(_config(tmp_path, folds=3), SPEC, lambda _: None)
+    assert set(three.test) == set(one.test)  # the same held-out test split either way
+    rest = set(one.train) | set(one.val)
+    validated = [set(v) for _, v in three.folds]
+    assert len(three.folds) == 3 and set().union(*validated) == rest and sum(map(len, validated)) == len(rest)
+    for train_idx, val_idx in three.folds:
+        assert set(train_idx) | set(val_idx) == rest and not set(train_idx) & set(val_idx)
+    assert one.folds == [(one.train, one.val)]
+
+
+def test_a_state_written_before_a_setting_existed_resumes_with_its_default(tmp_path):
+    config = _config(tmp_path)
+    state = SearchState(config={k: v for k, v in config.fingerprint().items() if k != "folds"})
+    state.save(tmp_path)
+    SearchState.load(tmp_path, config)  # folds defaults to 1: same search
+    with pytest.raises(InputError, match="folds: was 1, now 2"):
+        SearchState.load(tmp_path, _config(tmp_path, folds=2))

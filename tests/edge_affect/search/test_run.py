@@ -80,3 +80,14 @@ def test_bad_arguments_fail_before_any_work(tmp_path):
     with pytest.raises(InputError, match="only 'smile'"):
         run_search(_config(tmp_path, task="expression"), log=lambda _line: None)
     assert not (tmp_path / STATE).exists()
+
+
+@pytest.mark.slow
+def test_cross_validated_search_retrains_the_chosen_model_on_all_non_test_data(tmp_path, user_models):
+    _require_toolchain()
+    config = _config(tmp_path / "search", folds=2, descents=1, max_candidates=1, epochs=1, train_baseline=False)
+    state = run_search(config, publish=False, log=lambda _line: None).state
+    scored = state.trained[state.chosen]
+    assert len(scored["val_auc_folds"]) == 2 and scored["val_auc"] == pytest.approx(sum(scored["val_auc_folds"]) / 2)
+    assert state.final["weights"].startswith("final/") and (config.out / state.final["weights"]).exists()
+    assert state.test["arch"] == state.chosen
