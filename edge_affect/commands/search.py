@@ -16,7 +16,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     config = SearchConfig(data=args.data, budgets=parse_budgets(args.budget), out=Path(args.out), task=args.task,
-                          baseline=args.baseline, descents=args.descents, max_candidates=args.max_candidates,
+                          baseline=args.baseline, descents=args.descents, steps_below=args.steps_below,
+                          max_candidates=args.max_candidates,
                           epochs=args.epochs, batch_size=args.batch, lr=args.lr, val_fraction=args.val_fraction,
                           test_fraction=args.test_fraction, folds=args.folds, seed=args.seed,
                           train_baseline=not args.no_baseline, threads=args.threads, progress=not args.no_progress)
@@ -62,7 +63,10 @@ def register(sub) -> None:
     p.add_argument("--baseline", default=SEED_BASELINE_ARCH,
                    help=f"architecture to reduce (default: the seed's AlexNet, {SEED_BASELINE_ARCH})")
     p.add_argument("--descents", type=int, default=16, help="random reduction descents (default 16)")
-    p.add_argument("--max-candidates", type=int, default=8, help="fitting architectures to train (default 8)")
+    p.add_argument("--steps-below", type=int, default=2,
+                   help="reductions each descent takes past its first fit, for smaller candidates (default 2)")
+    p.add_argument("--max-candidates", type=int, default=8,
+                   help="fitting architectures to train: half the largest finds, half spread over latency (default 8)")
     p.add_argument("--epochs", type=int, help="epochs per candidate (default: the smile recipe's 20)")
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)

@@ -58,6 +58,7 @@ class SearchConfig:
     task: str = "smile"
     baseline: str = SEED_BASELINE_ARCH
     descents: int = 16
+    steps_below: int = 2  # gentle steps each descent takes past its first fit (smaller models for the front)
     max_candidates: int = 8
     epochs: int | None = None  # None: the smile recipe's
     batch_size: int | None = None
@@ -74,6 +75,7 @@ class SearchConfig:
         """What must not change between a run and its resumption."""
         return {"data": self.data, "task": self.task, "baseline": self.baseline,
                 "budgets": [b.text for b in self.budgets], "descents": self.descents,
+                "steps_below": self.steps_below,
                 "max_candidates": self.max_candidates, "epochs": self.epochs, "batch_size": self.batch_size,
                 "lr": self.lr, "val_fraction": self.val_fraction, "test_fraction": self.test_fraction,
                 "folds": self.folds, "seed": self.seed, "train_baseline": self.train_baseline}
@@ -262,7 +264,7 @@ def explore(config: SearchConfig, state: SearchState, pricer: Pricer, log: Log, 
         progress.update(task, completed=len(state.descents))
     for index in range(len(state.descents), config.descents):
         rng = np.random.default_rng([config.seed, index])
-        state.descents.append(_descend(baseline, config.budgets, guide, pricer, rng))
+        state.descents.append(_descend(baseline, config.budgets, guide, pricer, rng, config.steps_below))
         found = state.descents[-1]
         log(f"descent {index + 1}/{config.descents}: " + (
             f"{found['arch']} fits ({found['steps']} steps)" if found["arch"] else "found nothing that fits"))
@@ -271,35 +273,65 @@ def explore(config: SearchConfig, state: SearchState, pricer: Pricer, log: Log, 
             progress.advance(task)
 
 
-def _descend(baseline: str, budgets: list[Budget], guide: Guide, pricer: Pricer, rng) -> dict[str, Any]:
+def _descend(baseline: str, budgets: list[Budget], guide: Guide, pricer: Pricer, rng, steps_below: int
+             ) -> dict[str, Any]:
+    """Gentle random reductions until the cost model says an architecture fits
+    (the descent's find), then `steps_below` more (smaller models that fit)."""
     arch, path = baseline, []
     priced_steps = 0
     while True:
         if guide.excess(arch) <= 1.0 or priced_steps:
             record = pricer.price(arch)
             if meets(record, budgets):
-                return {"arch": arch, "steps": len(path), "path": path}
+                break
             priced_steps += 1
             if priced_steps > EXTRA_PRICED_STEPS:
-                return {"arch": None, "steps": len(path), "path": path}
-        current = guide.excess(arch)
-        moves = [r for r in reductions(arch) if guide.excess(r.arch) <= current * (1 - MIN_STEP)]
-        if not moves:
-            return {"arch": None, "steps": len(path), "path": path}
-        # A random one of the gentler half of the moves: descents differ, yet
-        # none jumps far below the budget in one step and throws capacity away.
-        moves.sort(key=lambda r: (-guide.excess(r.arch), r.arch))
-        gentle = moves[:max(1, (len(moves) + 1) // 2)]
-        step = gentle[int(rng.integers(len(gentle)))]
+                return {"arch": None, "steps": len(path), "path": path, "below": []}
+        step = _gentle_step(arch, guide, rng)
+        if step is None:
+            return {"arch": None, "steps": len(path), "path": path, "below": []}
         path.append(step.move)
         arch = step.arch
+    found, below = arch, []
+    for _ in range(steps_below):
+        step = _gentle_step(arch, guide, rng)
+        if step is None:
+            break
+        arch = step.arch
+        if meets(pricer.price(arch), budgets):
+            below.append(arch)
+    return {"arch": found, "steps": len(path), "path": path, "below": below}
+
+
+def _gentle_step(arch: str, guide: Guide, rng):
+    """A random one of the gentler half of the reductions that cut the guide cost
+    by MIN_STEP: descents differ, yet none throws capacity away in one jump."""
+    current = guide.excess(arch)
+    moves = [r for r in reductions(arch) if guide.excess(r.arch) <= current * (1 - MIN_STEP)]
+    if not moves:
+        return None
+    moves.sort(key=lambda r: (-guide.excess(r.arch), r.arch))
+    gentle = moves[:max(1, (len(moves) + 1) // 2)]
+    return gentle[int(rng.integers(len(gentle)))]
 
 
 def pick_candidates(state: SearchState, budgets: list[Budget], limit: int) -> list[str]:
-    """The distinct fitting architectures the descents found, largest (most MACs) first."""
-    found = {d["arch"] for d in state.descents if d["arch"]}
-    fitting = [a for a in found if meets(state.priced[a], budgets)]
-    return sorted(fitting, key=lambda a: (-state.priced[a]["macs"], a))[:limit]
+    """What to train: the largest of the descents' finds (those nearest the budget,
+    most capacity) for half the slots, then smaller fitting models spread evenly
+    over latency, so the Pareto front spans more than the budget's edge."""
+    def fits(arch: str) -> bool:
+        return meets(state.priced[arch], budgets)
+
+    by_size = lambda archs: sorted(set(archs), key=lambda a: (-state.priced[a]["macs"], a))  # noqa: E731
+    finds = by_size(d["arch"] for d in state.descents if d["arch"] and fits(d["arch"]))
+    chosen = finds[:(limit + 1) // 2]
+    rest = sorted((a for a in by_size(finds + [b for d in state.descents for b in d.get("below", []) if fits(b)])
+                   if a not in chosen), key=lambda a: (state.priced[a]["latency_ms_48mhz"], a))
+    slots = limit - len(chosen)
+    if slots >= len(rest):
+        return chosen + rest[::-1]
+    picks = np.linspace(0, len(rest) - 1, slots).round().astype(int) if slots else []
+    return chosen + [rest[i] for i in sorted(set(picks), reverse=True)]
 
 
 # ---------------------------------------------------------------------------- training and scoring

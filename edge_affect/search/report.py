@@ -54,10 +54,10 @@ def pareto_front(state: SearchState, archs: list[str]) -> set[str]:
 
 def markdown_table(table: list[dict[str, Any]]) -> str:
     header = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    return header + "".join("| " + " | ".join(_cell(r[c]) for c in COLUMNS) + " |\n" for r in table)
+    return header + "".join("| " + " | ".join(_cell(r[c], c) for c in COLUMNS) + " |\n" for r in table)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str) -> str:
     if value is None:
         return "–"
     if isinstance(value, bool):
@@ -66,7 +66,7 @@ def _cell(value: Any) -> str:
         return f"{value:.3f}" if value < 100 else f"{value:.0f}"
     if isinstance(value, int):
         return f"{value:,}"
-    return f"`{value}`" if "-" in str(value) or str(value).startswith("c") else str(value)
+    return f"`{value}`" if column == "arch" else str(value)
 
 
 def write_tables(out: Path, table: list[dict[str, Any]]) -> tuple[Path, Path]:

@@ -33,6 +33,8 @@ def run_search(config: SearchConfig, name: str | None = None, publish: bool = Tr
     spec = get_spec(BASE_MODEL)
     if spec.task != config.task:
         raise InputError(f"search --task {config.task!r}: only 'smile' has a search space (smile_net)")
+    if config.steps_below < 0:
+        raise InputError(f"search: --steps-below must be >= 0, got {config.steps_below}")
     if config.descents < 1 or config.max_candidates < 1 or config.folds < 1:
         raise InputError(f"search: --descents, --max-candidates and --folds must be >= 1, got {config.descents}, "
                          f"{config.max_candidates}, {config.folds}")

@@ -72,6 +72,18 @@ def test_candidates_are_the_distinct_fitting_finds_largest_first():
     assert pick_candidates(state, BUDGETS, 1) == ["y"]
 
 
+def test_half_the_candidates_are_the_largest_finds_the_rest_spread_over_latency():
+    state = SearchState(config={})
+    state.priced = {f"f{i}": _cost(90 + i, macs=9000 + i) for i in range(3)}  # the finds, near the budget
+    state.priced |= {f"s{i}": _cost(10 * (i + 1), macs=100 * (i + 1)) for i in range(8)}  # smaller, 10..80 ms
+    state.descents = [{"arch": "f0", "below": ["s0", "s1"]}, {"arch": "f1", "below": ["s2", "s3", "s4"]},
+                      {"arch": "f2", "below": ["s5", "s6", "s7"]}]
+    picked = pick_candidates(state, BUDGETS, 4)
+    assert picked[:2] == ["f2", "f1"]  # the two largest finds
+    assert sorted(picked[2:]) == ["f0", "s0"]  # the rest: the smallest and the largest remaining
+    assert set(pick_candidates(state, BUDGETS, 20)) == set(state.priced)
+
+
 def test_seed_bar_is_the_seeds_algorithm_1_rule():
     state = SearchState(config={}, trained={"base": {"val_auc": 0.7}})
     assert seed_bar(state, "base") == pytest.approx(0.66)
