@@ -38,7 +38,10 @@ def reductions(arch: str, in_channels: int = 1, input_size: int = 64) -> list[Re
         if block.kernel >= 5:
             children.append((f"smaller kernel in block {n}", parent.with_conv(i, replace(block, kernel=block.kernel - 2))))
         if i > 0 and block.kernel >= 3 and not block.separable:
-            children.append((f"depthwise-separable block {n}", parent.with_conv(i, replace(block, separable=True))))
+            # With BatchNorm: it folds into the convs for int8 (free on the device), and
+            # stacks of separable blocks without it often fail to train (seen: AUC ~0.5).
+            children.append((f"depthwise-separable block {n}",
+                             parent.with_conv(i, replace(block, separable=True, batch_norm=True))))
         if len(convs) > 1:
             children.append((f"drop block {n}", parent.with_conv(i, None)))
     if sum(b.filters > MIN_FILTERS for b in convs) > 1:

@@ -60,3 +60,8 @@ def test_dropping_a_downsampling_block_that_would_grow_the_model_is_not_a_reduct
 
 def test_dropping_the_first_block_never_leaves_a_separable_one_first():
     assert all(not r.arch.startswith("c32d") for r in reductions("c16s2p2-c32dbp2-f64"))
+
+
+def test_a_separable_swap_brings_batchnorm_which_folds_away_for_int8():
+    swaps = [r.arch for r in reductions("c8s2p2-c16p2") if r.move.startswith("depthwise")]
+    assert swaps == ["c8s2p2-c16dbp2"]
