@@ -5,6 +5,10 @@ image's left in an unmirrored frontal photo. Each region is a ``slice`` so
 it indexes a ``(68, 2)`` array directly: ``pts[RIGHT_EYE]`` is ``(6, 2)``.
 """
 
+import numpy as np
+
+from edge_affect.errors import InputError
+
 NUM_LANDMARKS = 68
 
 JAW = slice(0, 17)  # 0 at the subject's right ear level, 8 the chin, 16 the left ear level
@@ -44,3 +48,21 @@ REGIONS: dict[str, slice] = {
 def indices(region: slice) -> range:
     """The landmark indices of a region slice, e.g. ``list(indices(RIGHT_EYE))``."""
     return range(region.start, region.stop)
+
+
+def inter_ocular_distance(points: np.ndarray) -> np.ndarray:
+    """Distance between the two eye centres (means of 36-41 and 42-47) of
+    ``(..., 68, 2)`` landmarks: the usual scale for landmark errors."""
+    pts = np.asarray(points, dtype=np.float64)
+    return np.linalg.norm(pts[..., LEFT_EYE, :].mean(axis=-2) - pts[..., RIGHT_EYE, :].mean(axis=-2), axis=-1)
+
+
+def normalized_mean_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Mean point-to-point distance over the 68 points divided by the true
+    inter-ocular distance (300-W's NME with eye-centre normalisation), per face
+    of ``(..., 68, 2)`` arrays. 0.1 is an error of a tenth of the eye spacing."""
+    predicted, truth = np.asarray(predicted, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if predicted.shape != truth.shape or predicted.shape[-2:] != (NUM_LANDMARKS, 2):
+        raise InputError(f"landmarks: expected two (..., {NUM_LANDMARKS}, 2) arrays of one shape, "
+                         f"got {predicted.shape} and {truth.shape}")
+    return np.linalg.norm(predicted - truth, axis=-1).mean(axis=-1) / inter_ocular_distance(truth)
