@@ -35,7 +35,7 @@ DEFAULT_DETECT_WIDTH = 320
 # and the face may have grown or shrunk by up to this ratio.
 NEAR_WINDOW_GROWTH = 0.3
 NEAR_SIZE_RATIO = 1.25
-LANDMARKS_EXTRA_HINT = ("68 landmarks need the optional dlib extra: pip install dlib, plus a 68-point shape "
+LANDMARKS_EXTRA_HINT = ("68 landmarks need the optional dlib extra: pip install dlib-bin, plus a 68-point shape "
                         "predictor file (e.g. shape_predictor_68_face_landmarks.dat; its iBUG 300-W training "
                         "data excludes commercial use) passed with --landmarks PATH")
 

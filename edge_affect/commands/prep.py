@@ -26,8 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, help="records per shard")
     p.add_argument("--format", choices=SHARD_FORMATS, default="tar",
                    help="tar: WebDataset (PNG + JSON per sample); npz: arrays per shard")
-    p.add_argument("--landmark-model", help="dlib's shape_predictor_68_face_landmarks.dat, to detect landmarks "
-                   "for records without them (optional extra 'landmarks')")
+    p.add_argument("--landmark-model", metavar="PATH", help="any dlib 68-point shape predictor .dat, to detect "
+                   "landmarks for records without them (optional extra 'landmarks')")
     p.add_argument("--ray-address", help="Ray cluster to join (default: RAY_ADDRESS, else a local instance)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_prep)

@@ -22,12 +22,12 @@ from edge_affect.data.landmarks import NUM_LANDMARKS
 from edge_affect.errors import EdgeAffectError, InputError
 
 EXTRA = "landmarks"
-INSTALL_HINT = (f"install the optional extra '{EXTRA}' (pip install 'edge-affect[{EXTRA}]', i.e. dlib; "
-                "its 68-point model's licence excludes commercial use)")
+INSTALL_HINT = (f"install the optional extra '{EXTRA}' (pip install 'edge-affect[{EXTRA}]': dlib-bin and "
+                "face-recognition-models, whose 68-point model's licence excludes commercial use)")
 
 
 class LandmarksUnavailable(EdgeAffectError):
-    """dlib is not installed, or no shape-predictor model was given."""
+    """dlib is not installed, or no usable shape-predictor model was given."""
 
 
 class NoFaceFound(InputError):
@@ -63,7 +63,10 @@ class DlibLandmarker:
 
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(model_path))
+        try:
+            self._predictor = dlib.shape_predictor(str(model_path))
+        except RuntimeError as exc:  # dlib's deserializer says only what it failed to read
+            raise LandmarksUnavailable(f"{model_path}: not a dlib shape predictor ({exc})") from None
 
     def __call__(self, image: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """float32 (68, 2) x, y of the face in ``box`` (x, y, w, h), else of the

@@ -1,5 +1,3 @@
-import importlib.util
-
 import cv2
 import numpy as np
 import pytest
@@ -86,10 +84,13 @@ def test_landmarks_without_a_predictor_name_the_optional_extra():
     assert "--landmarks" in str(info.value) and "commercial" in str(info.value)
 
 
-def test_dlib_provider_errors_name_the_extra(tmp_path):
-    if importlib.util.find_spec("dlib") is None:
-        with pytest.raises(EdgeAffectError, match="dlib is not installed"):
-            DlibLandmarks(tmp_path / "shape_predictor_68_face_landmarks.dat")
-    else:
-        with pytest.raises(InputError, match="shape predictor file not found"):
-            DlibLandmarks(tmp_path / "shape_predictor_68_face_landmarks.dat")
+@pytest.mark.usefixtures("without_dlib")
+def test_dlib_provider_without_dlib_names_the_extra(tmp_path):
+    with pytest.raises(EdgeAffectError, match="dlib is not installed: .*pip install dlib-bin"):
+        DlibLandmarks(tmp_path / "shape_predictor_68_face_landmarks.dat")
+
+
+def test_dlib_provider_names_a_missing_predictor(tmp_path):
+    pytest.importorskip("dlib", reason="dlib is not installed (the test extra installs dlib-bin)")
+    with pytest.raises(InputError, match="shape predictor file not found"):
+        DlibLandmarks(tmp_path / "shape_predictor_68_face_landmarks.dat")

@@ -3,7 +3,6 @@ import json
 import pytest
 
 from edge_affect.cli import main
-from edge_affect.prep.landmarks import dlib_available
 from edge_affect.prep.synthetic_affectnet import write_synthetic_affectnet
 
 
@@ -54,8 +53,7 @@ def test_prep_errors_are_one_line(data, tmp_path, capsys, extra, message):
     assert message in err and "Traceback" not in err
 
 
+@pytest.mark.usefixtures("without_dlib")
 def test_landmarks_task_without_dlib_fails_naming_the_extra(data, tmp_path, capsys):
-    if dlib_available():
-        pytest.skip("dlib is installed here; this checks the message given without it")
     assert main(["prep", "--data", data, "--task", "landmarks", "--out", str(tmp_path / "lm")]) == 2
     assert "optional extra 'landmarks'" in capsys.readouterr().err

@@ -7,7 +7,6 @@ from edge_affect.data.loaders import load_dataset
 from edge_affect.data.records import FaceRecord, Labels, Source
 from edge_affect.errors import InputError
 from edge_affect.models import get_spec
-from edge_affect.prep.landmarks import dlib_available
 from edge_affect.prep.record import PrepConfig, Rejection, Sample, decode_png, prepare_record, record_key
 from edge_affect.runtime.eye_slot import crop_eye_slot
 from edge_affect.runtime.preprocess import crop_face
@@ -65,9 +64,8 @@ def test_rejections_carry_stage_and_reason(records, rejected_rows):
                                 "reason": narrow.reason}
 
 
+@pytest.mark.usefixtures("without_dlib")
 def test_record_without_landmarks_is_rejected_naming_the_extra(records):
-    if dlib_available():
-        pytest.skip("dlib is installed here; this checks the message given without it")
     bare = dataclasses.replace(records[0], landmarks=None)
     result = prepare_record(bare, "k", PrepConfig("eye_slot", EYE_SPEC))
     assert isinstance(result, Rejection) and result.stage == "landmarks"
