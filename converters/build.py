@@ -25,7 +25,8 @@ from edge_affect.goldens import calibration_crops, golden_crops, model_inputs
 from edge_affect.models import create_model, get_entry
 from edge_affect.models.checkpoint import read_metadata
 from edge_affect.models.registry import WEIGHTS_DIR
-from edge_affect.models.runner import eager_runner
+from edge_affect.models.runner import eager_runner, float64_outputs
+from edge_affect.runtime.postprocess import postprocess
 from edge_affect.spec import PipelineSpec, QuantParams
 
 Progress = Callable[[str], None]
@@ -79,6 +80,10 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
         say("computing golden outputs")
         expected = converter.reference(model, spec, precision, calibration)(inputs)
         fp32 = eager_runner(model)(inputs)
+        tolerance = {"raw_max_abs": result.output_tolerance}
+        if precision == "fp32":
+            say("measuring fp32 rounding against a float64 forward")
+            tolerance["fp32_rounding"] = fp32_rounding(model, inputs, fp32, spec)
 
         goldens = {"crops": crops, "inputs": inputs, "outputs": expected, "fp32_outputs": fp32}
         (tmp / "goldens").mkdir()
@@ -109,7 +114,7 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
             "tools": {"edge_affect": edge_affect.__version__, "numpy": np.__version__,
                       "python": platform.python_version(), **result.tools},
             "quantization": result.quantization,
-            "tolerance": {"raw_max_abs": result.output_tolerance},
+            "tolerance": tolerance,
             "goldens": {**{k: f"goldens/{k}.npy" for k in goldens}, "n": int(len(inputs)),
                         "n_real": sources.count("real"), "n_synthetic": sources.count("synthetic"),
                         "reference": converter.reference_name(precision)},
@@ -120,6 +125,16 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
         write_text_atomic(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     say(f"wrote {out_dir}")
     return out_dir
+
+
+def fp32_rounding(model, inputs: np.ndarray, fp32: np.ndarray, spec: PipelineSpec) -> dict[str, float]:
+    """How far eager fp32 itself is from float64 on the goldens (raw and
+    post-processed outputs). Deep networks (ResNet152: ~1.5e-4) cannot meet a
+    fixed 1e-5 bar in any fp32 runtime; parity scales the fp32 bar by this."""
+    fp64 = float64_outputs(model, inputs)
+    post32 = postprocess(fp32.astype(np.float64), spec.output)
+    post64 = postprocess(fp64, spec.output)
+    return {"raw_max_abs": float(np.max(np.abs(fp32 - fp64))), "post_max_abs": float(np.max(np.abs(post32 - post64)))}
 
 
 def _checkpoint_contract(model_name: str, registered: PipelineSpec, weights_path: Path | None,

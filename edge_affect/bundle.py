@@ -144,6 +144,12 @@ def _check_fields(manifest_path: Path, manifest: dict[str, Any]) -> None:
     if not isinstance(manifest.get("model_kwargs", {}), dict):
         raise BundleError(f"{manifest_path}: 'model_kwargs': expected an object, got {manifest['model_kwargs']!r}")
     tolerance = manifest["tolerance"]
+    rounding = tolerance.get("fp32_rounding") if isinstance(tolerance, dict) else None
+    if rounding is not None and not (isinstance(rounding, dict) and all(
+            isinstance(rounding.get(k), (int, float)) and not isinstance(rounding.get(k), bool)
+            and 0 <= rounding[k] <= sys.float_info.max for k in ("raw_max_abs", "post_max_abs"))):
+        raise BundleError(f"{manifest_path}: 'tolerance.fp32_rounding': expected {{\"raw_max_abs\": x, "
+                          f"\"post_max_abs\": y}} with finite numbers >= 0, got {rounding!r}")
     raw = tolerance.get("raw_max_abs") if isinstance(tolerance, dict) else None
     # <= the largest float: excludes inf, NaN (no comparison holds) and integers too large for a float
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= sys.float_info.max:

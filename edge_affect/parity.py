@@ -1,7 +1,9 @@
 """Parity: run a bundle in its real runtime and compare with desktop torch.
 
 Bars (DESIGN.md):
-  fp32 builds   max |Δ| of post-processed outputs (probabilities) <= 1e-5 vs eager torch
+  fp32 builds   max |Δ| of post-processed outputs (probabilities) <= 1e-5 vs eager torch,
+                or 4x the drift of eager fp32 from float64 on the goldens where that is
+                larger (deep networks: fp32 arithmetic alone exceeds 1e-5; see fp32_bar)
   int8 builds   max |Δ| of raw outputs within the converter's tolerance (in output
                 quanta) vs the pt2e-converted torch model
   fp16 builds   the converter's stated tolerance on raw outputs
@@ -34,6 +36,9 @@ from edge_affect.runtime.postprocess import postprocess, top1
 from edge_affect.runtime.preprocess import preprocess_crops
 
 FP32_PROB_TOLERANCE = 1e-5
+# An fp32 runtime rounds differently from eager torch, by about as much as eager
+# fp32 strays from float64; the bar allows this many times that measured drift.
+FP32_ROUNDING_FACTOR = 4.0
 TOP1_BAR = 0.98
 DECISIVE_MARGIN_QUANTA = 2
 
@@ -160,6 +165,13 @@ class BuildResult:
     max_abs_diff_fp32: float | None = None
 
 
+def fp32_bar(manifest: dict[str, Any]) -> float:
+    """The fp32 bar on post-processed outputs: 1e-5, or FP32_ROUNDING_FACTOR times
+    the fp32-vs-float64 drift measured at convert time where that is larger."""
+    rounding = manifest["tolerance"].get("fp32_rounding") or {}
+    return max(FP32_PROB_TOLERANCE, FP32_ROUNDING_FACTOR * float(rounding.get("post_max_abs", 0.0)))
+
+
 def _compare(bundle: Bundle, actual: np.ndarray, expected: np.ndarray, fp32: np.ndarray, failures: list[str],
              prefix: str = "") -> BuildResult:
     result = BuildResult()
@@ -176,8 +188,9 @@ def _compare(bundle: Bundle, actual: np.ndarray, expected: np.ndarray, fp32: np.
     if result.tolerance_raw == 0:
         result.bit_exact = bool(np.array_equal(actual, expected))
     if bundle.precision == "fp32":
-        if result.max_abs_diff > FP32_PROB_TOLERANCE:
-            failures.append(f"{prefix}max abs diff {result.max_abs_diff:.3g} > {FP32_PROB_TOLERANCE:g}")
+        bar = fp32_bar(bundle.manifest)
+        if result.max_abs_diff > bar:
+            failures.append(f"{prefix}max abs diff {result.max_abs_diff:.3g} > {bar:.3g}")
     elif result.bit_exact is False:
         differ = int(np.sum(actual != expected))
         failures.append(f"{prefix}not bit-exact: {differ} of {actual.size} outputs differ from the reference "

@@ -144,3 +144,50 @@ def test_manifest_model_fields_have_the_right_types(bundles_dir, tmp_path, field
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match=field):
         load_bundle(copy)
+
+
+def test_fp32_bundles_record_how_far_fp32_itself_strays_from_float64(bundles_dir):
+    for name in ("onnx-fp32", "executorch-fp32"):
+        rounding = load_bundle(bundles_dir / name).manifest["tolerance"]["fp32_rounding"]
+        assert 0 < rounding["raw_max_abs"] < 1e-4 and 0 <= rounding["post_max_abs"] < 1e-5  # mini-Xception: shallow
+    assert "fp32_rounding" not in load_bundle(bundles_dir / "executorch-int8").manifest["tolerance"]
+
+
+def test_fp32_drift_grows_with_depth_and_is_measured_not_assumed():
+    import torch
+    from torch import nn
+
+    from edge_affect.converters.build import fp32_rounding
+    from edge_affect.models import get_spec
+
+    spec = get_spec("face_va_mobile")  # clamp post-processing: raw drift shows through inside [-1, 1]
+    torch.manual_seed(0)
+
+    def deep(layers: int) -> nn.Module:
+        # norm-preserving (orthogonal) layers: rounding errors accumulate instead of being squashed
+        blocks = [nn.Flatten(), nn.Linear(16, 64)] + [nn.Linear(64, 64) for _ in range(layers)]
+        for block in blocks[2:]:
+            nn.init.orthogonal_(block.weight)
+        return nn.Sequential(*blocks, nn.Linear(64, 2)).eval()
+
+    x = np.random.default_rng(0).normal(size=(32, 1, 4, 4)).astype(np.float32)
+    drift = []
+    for layers in (1, 200):
+        model = deep(layers)
+        with torch.no_grad():
+            fp32 = model(torch.from_numpy(x)).numpy()
+        drift.append(fp32_rounding(model, x, fp32, spec)["raw_max_abs"])
+        assert next(model.parameters()).dtype == torch.float32  # the model itself is left in fp32
+    assert 0 < drift[0] and drift[1] > 5 * drift[0]
+
+
+@pytest.mark.parametrize("rounding", [{"raw_max_abs": 1e-7}, {"raw_max_abs": -1, "post_max_abs": 0},
+                                      {"raw_max_abs": float("nan"), "post_max_abs": 0}, "small"])
+def test_a_malformed_fp32_rounding_record_is_refused(bundles_dir, tmp_path, rounding):
+    copy = tmp_path / "b"
+    shutil.copytree(bundles_dir / "onnx-fp32", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["tolerance"]["fp32_rounding"] = rounding
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="fp32_rounding"):
+        load_bundle(copy)

@@ -50,3 +50,13 @@ def test_wrong_user_inputs_are_rejected(bundles_dir):
 
     with pytest.raises(InputError, match="uint8"):
         check_bundle(bundles_dir / "onnx-fp32", np.zeros((2, 64, 64), np.float32))
+
+
+def test_the_fp32_bar_scales_with_the_measured_fp32_drift_of_deep_networks():
+    from edge_affect.parity import FP32_PROB_TOLERANCE, fp32_bar
+
+    assert fp32_bar({"tolerance": {"raw_max_abs": 1e-5}}) == FP32_PROB_TOLERANCE  # bundles from before
+    assert fp32_bar({"tolerance": {"raw_max_abs": 1e-5,
+                                   "fp32_rounding": {"raw_max_abs": 1e-7, "post_max_abs": 1e-7}}}) == 1e-5
+    assert fp32_bar({"tolerance": {"raw_max_abs": 1e-5, "fp32_rounding": {"raw_max_abs": 2e-3,
+                                                                          "post_max_abs": 1.5e-4}}}) == pytest.approx(6e-4)
