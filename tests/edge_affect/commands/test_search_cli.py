@@ -10,7 +10,7 @@ from edge_affect.search.budget import parse_budgets
 from edge_affect.search.engine import STATE, meets
 
 BASELINE = "c16s2p2-c32bp2-c64bp2-f64"  # ~2.5 M MACs: a small start keeps CI fast
-BUDGETS = ["apollo3:12ms", "flash:48KB"]
+BUDGETS = ["apollo3:30ms", "flash:64KB"]
 
 
 @pytest.mark.slow
@@ -22,9 +22,9 @@ def test_tiny_search_publishes_a_parity_checked_apollo3_model(tmp_path, monkeypa
         pytest.skip("needs make, a host C compiler, arm-none-eabi-gcc and qemu-system-arm (the Apollo3 target)")
     monkeypatch.setenv("EDGE_AFFECT_MODELS", str(tmp_path / "models"))
     out = tmp_path / "search"
-    argv = ["search", "--task", "smile", *[a for b in BUDGETS for a in ("--budget", b)], "--data", "synthetic:360",
+    argv = ["search", "--task", "smile", *[a for b in BUDGETS for a in ("--budget", b)], "--data", "synthetic:600",
             "--out", str(out), "--name", "ci_smile", "--baseline", BASELINE, "--descents", "3",
-            "--max-candidates", "2", "--epochs", "2", "--threads", "1", "--no-progress", "--json"]
+            "--max-candidates", "2", "--epochs", "6", "--threads", "1", "--no-progress", "--json"]
     assert cli.main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     state = json.loads((out / STATE).read_text())
@@ -51,7 +51,7 @@ def test_tiny_search_publishes_a_parity_checked_apollo3_model(tmp_path, monkeypa
     assert measured["instructions_per_inference"] == pytest.approx(predicted["instructions"], rel=0.15)
     assert measured["flash_model_runtime_bytes"] == pytest.approx(predicted["flash_bytes"], rel=0.05)
     assert measured["ram_bytes"] == pytest.approx(predicted["ram_bytes"], rel=0.05)
-    assert measured["latency_ms_at_48mhz"] <= 12 * 1.15
+    assert measured["latency_ms_at_48mhz"] <= 30 * 1.15
 
     # run again: everything is done, nothing is redone, the answer is the same
     assert cli.main(argv) == 0
