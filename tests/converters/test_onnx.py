@@ -78,3 +78,11 @@ def test_runner_refuses_wrong_inputs_and_missing_files(exported, tmp_path):
         runner(np.zeros((1, 1, 64, 64), np.uint8))
     with pytest.raises(BundleError, match="model.onnx: ONNX model not found"):
         OnnxConverter().load(tmp_path, {"artifact": "model.onnx"})
+
+
+def test_large_inputs_run_in_fewer_rows_per_call():
+    from edge_affect.converters.onnx import RUN_BATCH, run_batch
+
+    assert run_batch((1, 64, 64)) == RUN_BATCH  # 4 K values per row: the full batch
+    assert run_batch((3, 170, 520)) == 3  # an M1/M2 eye slot: 265 K values per row
+    assert run_batch((3, 4096, 4096)) == 1
