@@ -31,7 +31,7 @@ from edge_affect.data.records import Dataset, FaceRecord
 from edge_affect.errors import InputError
 from edge_affect.fileio import write_text_atomic
 from edge_affect.prep.engines import run_jobs
-from edge_affect.prep.landmarks import check_landmarker
+from edge_affect.prep.landmarks import DlibLandmarker
 from edge_affect.prep.record import TASKS, PrepConfig
 from edge_affect.prep.shards import (
     ENCODING_OF_FORMAT, SHARD_FORMATS, ShardJob, ShardResult, finished_shard, remove_stale_temporaries,
@@ -109,7 +109,9 @@ def plan_preparation(dataset: Dataset, data: str, task: str, out_dir: str | Path
     if spec is None:
         model, spec = resolve_spec(task, model)
     if task == "landmarks":
-        check_landmarker(landmark_model)  # the task only detects landmarks: refuse up front
+        # The task only detects landmarks: load the predictor once here, so a missing
+        # dlib or a file that is not a predictor is refused before any record is read.
+        DlibLandmarker(landmark_model)
     config = PrepConfig(task, spec.input if spec is not None else None, ENCODING_OF_FORMAT[shard_format],
                         landmark_model)
     records = dataset.records

@@ -57,3 +57,13 @@ def test_prep_errors_are_one_line(data, tmp_path, capsys, extra, message):
 def test_landmarks_task_without_dlib_fails_naming_the_extra(data, tmp_path, capsys):
     assert main(["prep", "--data", data, "--task", "landmarks", "--out", str(tmp_path / "lm")]) == 2
     assert "optional extra 'landmarks'" in capsys.readouterr().err
+
+
+def test_landmarks_task_refuses_a_file_that_is_not_a_predictor_before_reading_records(data, tmp_path, capsys):
+    pytest.importorskip("dlib", reason="dlib is not installed (the test extra installs dlib-bin)")
+    bad = tmp_path / "bad.dat"
+    bad.write_bytes(b"not a shape predictor" * 3)
+    out = tmp_path / "lm"
+    assert main(["prep", "--data", data, "--task", "landmarks", "--out", str(out), "--landmark-model", str(bad)]) == 2
+    assert f"{bad}: not a dlib shape predictor" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
