@@ -129,6 +129,12 @@ class ResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        # Each residual branch starts as zero (its last BN scale 0, Goyal et al. 2017):
+        # a fresh ResNet152 is then well-conditioned instead of summing 50 unit-variance
+        # branches into outputs of ~1e6 (seen at random init). ImageNet weights overwrite it.
+        for m in self.modules():
+            if isinstance(m, (BasicBlock, Bottleneck)):
+                nn.init.zeros_(m.bn2.weight if isinstance(m, BasicBlock) else m.bn3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -104,3 +104,15 @@ def test_mobile_is_phone_sized():
     assert count_params(model) <= 1_500_000
     assert any(isinstance(m, nn.Conv2d) and m.groups > 1 for m in model.modules())  # depthwise separable
     assert model(torch.zeros(spec.input.shape)).shape == (1, 2)
+
+
+@pytest.mark.parametrize("layout", ["resnet18", "resnet50"])
+def test_residual_branches_start_at_zero_so_random_init_outputs_stay_bounded(layout):
+    torch.manual_seed(0)
+    model = face_va_resnet(layout=layout, width_mult=0.25).eval()
+    last_bns = [m.bn3 if isinstance(m, Bottleneck) else m.bn2 for m in model.modules()
+                if isinstance(m, Bottleneck) or type(m).__name__ == "BasicBlock"]
+    assert last_bns and all(torch.count_nonzero(bn.weight) == 0 for bn in last_bns)
+    with torch.no_grad():
+        y = model(torch.randn(4, 3, 64, 64))
+    assert torch.isfinite(y).all() and y.abs().max() < 10
