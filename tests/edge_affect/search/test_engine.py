@@ -140,3 +140,25 @@ def test_a_state_written_before_a_setting_existed_resumes_with_its_default(tmp_p
     SearchState.load(tmp_path, config)  # folds defaults to 1: same search
     with pytest.raises(InputError, match="folds: was 1, now 2"):
         SearchState.load(tmp_path, _config(tmp_path, folds=2))
+
+
+def test_the_readme_genki4k_layout_feeds_the_search_split(tmp_path):
+    """`--data genki4k:DIR` (the README's full command) through the search's data path,
+    on a GENKI-4K-format copy the test writes: labels.txt + files/fileNNNN.jpg."""
+    import cv2
+
+    from edge_affect.data.synthetic import generate
+
+    root = tmp_path / "GENKI-4K"
+    (root / "files").mkdir(parents=True)
+    lines = []
+    for i, face in enumerate(generate(30, 5, size=(96, 96), color="gray"), start=1):
+        cv2.imwrite(str(root / "files" / f"file{i:04d}.jpg"), face.image)
+        lines.append(f"{int(face.labels['smile'])} 0.1 -0.05 0.0")
+    lines[0] = "1" + lines[0][1:]
+    lines[1] = "0" + lines[1][1:]  # both classes, whatever the generator drew
+    (root / "labels.txt").write_text("\n".join(lines) + "\n")
+    data = split_data(_config(tmp_path / "out", data=f"genki4k:{root}"), SPEC, lambda _: None)
+    assert len(data.prepared) == 30 and sum(map(len, (data.train, data.val, data.test))) == 30
+    x = data.prepared.image(int(data.test[0]))
+    assert x.shape[:2] == (64, 64)
