@@ -40,6 +40,7 @@ from edge_affect.model_data import Prepared, is_classification, load_data, make_
 from edge_affect.models import create_model, get_entry
 from edge_affect.models.checkpoint import load_checkpoint, read_metadata, save_checkpoint
 from edge_affect.spec import PipelineSpec
+from edge_affect.ui import progress_bars
 
 CHECKPOINT_FORMAT = "edge-affect-training-checkpoint"
 LAST, BEST, OPTIMIZER = "last.safetensors", "best.safetensors", "last.optimizer.safetensors"
@@ -357,7 +358,7 @@ def _train(config: TrainConfig, log: Callable[[str], None]) -> TrainResult:
             "recipe": dataclasses.asdict(recipe), "augment": policy.name if policy else None,
             "class_weights": config.class_weights, "device": str(device)}
 
-    with _progress(config.progress) as bars:
+    with progress_bars(config.progress) as bars:
         for epoch in range(start, epochs + 1):
             began = time.perf_counter()
             rng = np.random.default_rng([config.seed, epoch])
@@ -432,24 +433,3 @@ def _resume(out: Path, config: TrainConfig, model: nn.Module, optimizer: torch.o
     tensors = {k: v.to(device) if not k.endswith(".step") else v for k, v in load_checkpoint(out / OPTIMIZER).items()}
     restore_optimizer(optimizer, tensors, opt_meta)
     return int(meta["epoch"]) + 1, list(meta.get("history", [])), float(meta.get("best_loss", math.inf))
-
-
-class _NoProgress:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return _NoProgress()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-
-
-__all__ = ["RECIPES", "Recipe", "TrainConfig", "TrainResult", "build_optimizer", "class_weights_of", "initialise",
-           "lr_at", "make_loss", "optimizer_tensors", "predict_raw", "recipe_for", "restore_optimizer",
-           "select_device", "train"]

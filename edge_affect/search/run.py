@@ -14,6 +14,7 @@ from edge_affect.errors import InputError
 from edge_affect.models.smile_net import parse_arch
 from edge_affect.search import engine, report
 from edge_affect.search.engine import BASE_MODEL, SearchConfig, SearchState
+from edge_affect.ui import progress_bars
 
 APOLLO3_BUNDLE = "apollo3-int8"
 
@@ -57,7 +58,7 @@ def run_search(config: SearchConfig, name: str | None = None, publish: bool = Tr
     log(f"split: train {splits['train']['n']}, selection {splits['val']['n']}, test {splits['test']['n']} "
         f"(test held out until one model is chosen)")
 
-    with _progress(config.progress) as bars:
+    with progress_bars(config.progress) as bars:
         pricer = engine.Pricer(spec, state)
         engine.explore(config, state, pricer, log, bars)
         if not state.candidates:
@@ -162,20 +163,3 @@ def _baseline(text: str) -> str:
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
-
-
-class _NoBars:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return _NoBars()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    transient=False)
