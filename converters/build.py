@@ -23,7 +23,7 @@ from edge_affect.errors import ConversionError
 from edge_affect.fileio import atomic_directory, sha256_tree, tree_size, write_text_atomic
 from edge_affect.goldens import calibration_crops, golden_crops, model_inputs
 from edge_affect.models import create_model, get_entry
-from edge_affect.models.checkpoint import read_metadata
+from edge_affect.models.checkpoint import checkpoint_metadata, read_metadata, trained_contract
 from edge_affect.models.registry import WEIGHTS_DIR
 from edge_affect.models.runner import eager_runner, float64_outputs
 from edge_affect.runtime.postprocess import postprocess
@@ -61,7 +61,8 @@ def build_bundle(model_name: str, target: str, precision: str, out_dir: Path,
     if precision not in converter.precisions:
         raise ConversionError(f"target {target!r} builds precisions {list(converter.precisions)}, "
                               f"not {precision!r}")
-    spec, checkpoint_kwargs = _checkpoint_contract(model_name, entry.spec, weights_path)
+    spec, checkpoint_kwargs = trained_contract(checkpoint_metadata(weights_path), weights_path, model_name,
+                                               entry.spec, ConversionError)
     # Everything needed to rebuild the desktop model from the bundle alone, even
     # where `model_name` is a user model that machine has never registered.
     model_kwargs = {**entry.kwargs, **checkpoint_kwargs}
@@ -135,24 +136,6 @@ def fp32_rounding(model, inputs: np.ndarray, fp32: np.ndarray, spec: PipelineSpe
     post32 = postprocess(fp32.astype(np.float64), spec.output)
     post64 = postprocess(fp64, spec.output)
     return {"raw_max_abs": float(np.max(np.abs(fp32 - fp64))), "post_max_abs": float(np.max(np.abs(post32 - post64)))}
-
-
-def _checkpoint_contract(model_name: str, registered: PipelineSpec, weights_path: Path | None,
-                         ) -> tuple[PipelineSpec, dict]:
-    """The spec and factory kwargs a checkpoint was trained with (a reduced-width
-    instance, a searched architecture), read from its sidecar; the registry's
-    for the registry's own weights or a sidecar-less file."""
-    if weights_path is None or not Path(weights_path).with_suffix(".json").exists():
-        return registered, {}
-    meta = read_metadata(Path(weights_path))
-    if meta.get("model", model_name) != model_name:
-        raise ConversionError(f"{weights_path}: a checkpoint of {meta['model']!r}, not {model_name!r}")
-    kwargs = meta.get("model_kwargs") or {}
-    if not isinstance(kwargs, dict):
-        raise ConversionError(f"{weights_path.with_suffix('.json')}: model_kwargs must be an object, "
-                              f"got {type(kwargs).__name__}")
-    spec = PipelineSpec.from_dict(meta["spec"]) if "spec" in meta else registered
-    return spec, kwargs
 
 
 def _spec_for_build(spec: PipelineSpec, quantization: dict | None) -> PipelineSpec:

@@ -23,6 +23,7 @@ import numpy as np
 
 from edge_affect import metrics as M
 from edge_affect.errors import InputError
+from edge_affect.fileio import json_safe
 from edge_affect.runtime.postprocess import postprocess
 from edge_affect.spec import OutputSpec, PipelineSpec
 
@@ -215,19 +216,6 @@ def _save(fig, path: Path) -> Path:
 # ---------------------------------------------------------------------------- the command
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN/inf -> null: the JSON standard has no NaN."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
-
-
 def evaluate(model_name: str, data: str, report_dir: Path, weights: Path | None = None, seed: int = 1,
              batch_size: int = 64, device: str | None = None, log=print) -> dict[str, Any]:
     """Evaluate ``weights`` (a training checkpoint; None: the registry's
@@ -237,20 +225,14 @@ def evaluate(model_name: str, data: str, report_dir: Path, weights: Path | None 
     seed, default 0, so the default here draws different faces)."""
     from edge_affect.model_data import load_data, prepare
     from edge_affect.models import create_model, get_entry
-    from edge_affect.models.checkpoint import read_metadata, sidecar_path
+    from edge_affect.models.checkpoint import checkpoint_metadata, trained_contract
     from edge_affect.train import predict_raw, select_device
 
     entry = get_entry(model_name)
-    meta: dict[str, Any] = {}
-    if weights is not None and sidecar_path(Path(weights)).exists():
-        meta = read_metadata(Path(weights))
-        if meta.get("model", model_name) != model_name:
-            raise InputError(f"{weights}: a checkpoint of {meta['model']!r}, not {model_name!r}")
+    meta = checkpoint_metadata(weights)
+    spec, kwargs = trained_contract(meta, weights, model_name, entry.spec, InputError)
     if weights is None and not entry.pretrained:
         raise InputError(f"{model_name} has no pretrained weights: pass --weights CHECKPOINT")
-    # The spec the checkpoint was trained with is the contract it must be evaluated under.
-    spec = PipelineSpec.from_dict(meta["spec"]) if "spec" in meta else entry.spec
-    kwargs = meta.get("model_kwargs", {})
     torch_device = select_device(device)
     model = create_model(model_name, pretrained=weights is None, weights_path=weights, **kwargs).to(torch_device)
 
@@ -268,7 +250,7 @@ def evaluate(model_name: str, data: str, report_dir: Path, weights: Path | None 
     np.savez(report_dir / "predictions.npz", raw=raw, targets=targets)
     plots = _plots(spec, raw, targets, result["metrics"], meta.get("history"), report_dir, f"{model_name} on {data}")
     result["plots"] = [p.name for p in plots]
-    (report_dir / METRICS_FILE).write_text(json.dumps(_json_safe(result), indent=2) + "\n")
+    (report_dir / METRICS_FILE).write_text(json.dumps(json_safe(result), indent=2) + "\n")
     return result
 
 

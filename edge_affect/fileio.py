@@ -4,12 +4,15 @@ half-written artifact, and every artifact can be verified later."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+
+import numpy as np
 
 CHUNK = 1 << 20
 
@@ -89,3 +92,17 @@ def atomic_directory(final: Path) -> Iterator[Path]:
     os.replace(tmp, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON types for a result tree: numpy scalars and arrays become Python
+    values, NaN/inf become null (the JSON standard has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (np.generic, np.ndarray)):
+        return json_safe(value.tolist())
+    return value

@@ -79,11 +79,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 def _load_model(name: str, weights: Path | None):
     """As `edge-affect convert` does: the registry entry, with a checkpoint's own spec and kwargs."""
-    from edge_affect.converters.build import _checkpoint_contract
+    from edge_affect.errors import ConversionError
     from edge_affect.models import create_model, get_entry
+    from edge_affect.models.checkpoint import checkpoint_metadata, trained_contract
 
     entry = get_entry(name)
-    spec, checkpoint_kwargs = _checkpoint_contract(name, entry.spec, weights)
+    spec, checkpoint_kwargs = trained_contract(checkpoint_metadata(weights), weights, name, entry.spec,
+                                               ConversionError)
     model = create_model(name, pretrained=weights is None, weights_path=weights,
                          **{**entry.kwargs, **checkpoint_kwargs})
     return model, spec

@@ -49,23 +49,16 @@ def load_model(name: str, weights: Path | None):
     ``edge_affect.evaluate.evaluate`` loads it)."""
     from edge_affect.errors import InputError, ModelNotFoundError
     from edge_affect.models import create_model, get_entry
-    from edge_affect.models.checkpoint import read_metadata, sidecar_path
-    from edge_affect.spec import PipelineSpec
+    from edge_affect.models.checkpoint import checkpoint_metadata, trained_contract
 
     try:
         entry = get_entry(name)
     except ModelNotFoundError as exc:
         raise InputError(str(exc)) from None
-    meta: dict[str, Any] = {}
-    if weights is not None and sidecar_path(weights).exists():
-        meta = read_metadata(weights)
-        if meta.get("model", name) != name:
-            raise InputError(f"{weights}: a checkpoint of {meta['model']!r}, not {name!r}")
+    spec, kwargs = trained_contract(checkpoint_metadata(weights), weights, name, entry.spec, InputError)
     if weights is None and not entry.pretrained:
         raise InputError(f"{name} has no pretrained weights: pass --weights CHECKPOINT")
-    # The spec a checkpoint was trained with is the contract its inputs must follow.
-    spec = PipelineSpec.from_dict(meta["spec"]) if "spec" in meta else entry.spec
-    model = create_model(name, pretrained=weights is None, weights_path=weights, **meta.get("model_kwargs", {}))
+    model = create_model(name, pretrained=weights is None, weights_path=weights, **kwargs)
     return model, spec
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from edge_affect.errors import WeightsError
 from edge_affect.fileio import sha256_file, write_bytes_atomic, write_text_atomic
+
+if TYPE_CHECKING:
+    from edge_affect.spec import PipelineSpec
 
 
 def sidecar_path(path: Path) -> Path:
@@ -66,3 +69,27 @@ def load_checkpoint(path: Path, verify: bool = True) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: corrupt checkpoint ({exc})") from None
+
+
+def checkpoint_metadata(path: Path | None) -> dict[str, Any]:
+    """The sidecar of checkpoint `path`; {} for no checkpoint or a sidecar-less file."""
+    if path is None or not sidecar_path(Path(path)).exists():
+        return {}
+    return read_metadata(Path(path))
+
+
+def trained_contract(meta: dict[str, Any], path: Path | None, model_name: str, registered: PipelineSpec,
+                     error: type[Exception] = WeightsError) -> tuple[PipelineSpec, dict[str, Any]]:
+    """The spec and factory kwargs a checkpoint was trained with (a reduced-width
+    instance, a searched architecture), from its sidecar `meta`; the registry's
+    spec and no kwargs without one. A checkpoint of another model raises `error`."""
+    from edge_affect.spec import PipelineSpec
+
+    if meta.get("model", model_name) != model_name:
+        raise error(f"{path}: a checkpoint of {meta['model']!r}, not {model_name!r}")
+    kwargs = meta.get("model_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise error(f"{sidecar_path(Path(path))}: model_kwargs must be an object, got {type(kwargs).__name__}")
+    # The spec a checkpoint was trained with is the contract its inputs must follow.
+    spec = PipelineSpec.from_dict(meta["spec"]) if "spec" in meta else registered
+    return spec, kwargs

@@ -20,6 +20,7 @@ it stopped, including inside a candidate's training.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -31,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edge_affect.errors import InputError
-from edge_affect.fileio import write_text_atomic
+from edge_affect.fileio import json_safe, write_text_atomic
 from edge_affect.models.smile_net import SEED_BASELINE_ARCH, parse_arch
 from edge_affect.search.budget import Budget
 from edge_affect.search.space import footprint, reductions
@@ -96,7 +97,7 @@ class SearchState:
 
     def save(self, out: Path) -> None:
         document = {"format": STATE_FORMAT, "format_version": 1, **asdict(self)}
-        write_text_atomic(out / STATE, json.dumps(_json_safe(document), indent=2) + "\n")
+        write_text_atomic(out / STATE, json.dumps(json_safe(document), indent=2) + "\n")
 
     @classmethod
     def load(cls, out: Path, config: SearchConfig) -> "SearchState":
@@ -185,13 +186,17 @@ class Pricer:
     """Apollo3 cost of an architecture by the C runtime's cost model (cached in the state)."""
 
     def __init__(self, spec, state: SearchState) -> None:
-        from edge_affect.goldens import calibration_crops, model_inputs
-
         self.spec = spec
         self.state = state
-        # Cost does not depend on the weights' values, only on shapes: price the
-        # untrained network, quantized with a few real calibration faces.
-        self.calibration = model_inputs(calibration_crops(spec.input), spec.input)[:16]
+
+    @functools.cached_property
+    def calibration(self) -> np.ndarray:
+        """Cost does not depend on the weights' values, only on shapes: the untrained
+        network is priced, quantized with a few real calibration faces (made only when
+        something is left to price; a resumed search usually has none)."""
+        from edge_affect.goldens import calibration_crops, model_inputs
+
+        return model_inputs(calibration_crops(self.spec.input), self.spec.input)[:16]
 
     def price(self, arch: str) -> dict[str, Any]:
         if arch in self.state.priced:
@@ -222,33 +227,39 @@ class Guide:
     """Exact counts scaled by ratios learnt from the architectures priced so far:
     cheap enough to try every reduction at every step of every descent."""
 
+    # figure in a cost record -> the exact count it scales with, and the ratio before anything is priced
+    BASES = {"latency_ms_48mhz": ("macs", 2.5 / 48e3), "flash_bytes": ("params", 1.0), "ram_bytes": ("peak", 1.0)}
+
     def __init__(self, spec, budgets: list[Budget], priced: dict[str, dict[str, Any]]) -> None:
         self.spec, self.budgets, self.priced = spec, budgets, priced
+        self._ratios: dict[str, float] = {}
+        self._ratios_from = -1  # len(priced) the ratios were learnt from; priced only grows
+
+    def _counts(self, arch: str) -> dict[str, int]:
+        shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
+        return {"macs": shape.macs, "params": shape.params, "peak": shape.peak_activation_bytes}
+
+    def _ratio(self, figure: str) -> float:
+        if self._ratios_from != len(self.priced):
+            self._ratios = {}
+            for arch, record in self.priced.items():
+                counts = self._counts(arch)
+                for fig, (basis, _) in self.BASES.items():
+                    if fig in record and counts[basis]:
+                        # The smallest ratio seen: never steer a descent past a model that would have fitted.
+                        ratio = record[fig] / counts[basis]
+                        self._ratios[fig] = min(self._ratios.get(fig, ratio), ratio)
+            self._ratios_from = len(self.priced)
+        return self._ratios.get(figure, self.BASES[figure][1])
 
     def figures(self, arch: str) -> dict[str, float]:
-        shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
-        basis = {"macs": shape.macs, "params": shape.params, "peak": shape.peak_activation_bytes}
-        out = {"macs": float(shape.macs)}
-        for figure, key in (("latency_ms_48mhz", "macs"), ("flash_bytes", "params"), ("ram_bytes", "peak")):
-            out[figure] = basis[key] * self._ratio_basis(figure, key)
-        return out
-
-    def _ratio_basis(self, figure: str, key: str) -> float:
-        ratios = []
-        for arch, record in self.priced.items():
-            if figure not in record:
-                continue
-            shape = footprint(arch, self.spec.input.channels, self.spec.input.size[0])
-            basis = {"macs": shape.macs, "params": shape.params, "peak": shape.peak_activation_bytes}[key]
-            if basis:
-                ratios.append(record[figure] / basis)
-        if ratios:
-            return min(ratios)
-        return {"latency_ms_48mhz": 2.5 / 48e3, "flash_bytes": 1.0, "ram_bytes": 1.0}[figure]
+        counts = self._counts(arch)
+        return {"macs": float(counts["macs"]),
+                **{fig: counts[basis] * self._ratio(fig) for fig, (basis, _) in self.BASES.items()}}
 
     def excess(self, arch: str) -> float:
         figures = self.figures(arch)
-        return max(figures[b.figure] / b.limit for b in self.budgets)
+        return max(b.excess(figures) for b in self.budgets)
 
 
 def explore(config: SearchConfig, state: SearchState, pricer: Pricer, log: Log, progress) -> None:
@@ -307,10 +318,12 @@ def _gentle_step(arch: str, guide: Guide, rng):
     """A random one of the gentler half of the reductions that cut the guide cost
     by MIN_STEP: descents differ, yet none throws capacity away in one jump."""
     current = guide.excess(arch)
-    moves = [r for r in reductions(arch) if guide.excess(r.arch) <= current * (1 - MIN_STEP)]
+    children = reductions(arch)
+    excess = {r.arch: guide.excess(r.arch) for r in children}
+    moves = [r for r in children if excess[r.arch] <= current * (1 - MIN_STEP)]
     if not moves:
         return None
-    moves.sort(key=lambda r: (-guide.excess(r.arch), r.arch))
+    moves.sort(key=lambda r: (-excess[r.arch], r.arch))
     gentle = moves[:max(1, (len(moves) + 1) // 2)]
     return gentle[int(rng.integers(len(gentle)))]
 
@@ -411,6 +424,7 @@ def seed_bar(state: SearchState, baseline: str) -> float | None:
 def test_once(config: SearchConfig, state: SearchState, data: SearchData, spec, log: Log) -> dict[str, Any]:
     from edge_affect.evaluate import compute_metrics, plot_pr, plot_roc
     from edge_affect.models import create_model
+    from edge_affect.runtime.postprocess import postprocess
     from edge_affect.train import predict_raw, select_device
 
     arch = state.chosen
@@ -418,8 +432,7 @@ def test_once(config: SearchConfig, state: SearchState, data: SearchData, spec, 
     raw = predict_raw(model, data.prepared, data.test, spec, select_device("cpu"))
     targets = np.asarray(data.prepared.targets)[data.test]
     metrics = compute_metrics(spec.task, raw, targets, spec.output)
-    probs = np.exp(raw - raw.max(axis=1, keepdims=True))
-    scores = probs[:, 1] / probs.sum(axis=1)
+    scores = postprocess(raw, spec.output)[:, 1]  # p(smiling)
     if len(np.unique(targets)) == 2:
         plot_roc(targets, scores, config.out / "test_roc.png", f"chosen {arch}: test ROC")
         plot_pr(targets, scores, config.out / "test_pr.png", f"chosen {arch}: test precision-recall")
@@ -428,17 +441,3 @@ def test_once(config: SearchConfig, state: SearchState, data: SearchData, spec, 
 
 def _finite(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    return value
